@@ -1,0 +1,45 @@
+"""Where runs live and what their files are called: the one contract between the runner and the analysis.
+
+A run is (experiment, algo, env, seed) at one profile. Its folder is
+``<root>/runs/<experiment>/<env slug>/<algo>/seed_<k>/`` and holds
+
+- ``progress.csv``: tidy, one row per epoch. Columns ``epoch, step, wall_time`` then every metric
+  (the ``EVAL_*`` columns below for every task, plus the task's own metrics).
+- ``manifest.json``: what ran (config, preset, profile, budget, git commit and dirty flag, package
+  versions, torch threads, CPU/GPU, start and end time) and ``status``.
+- ``artifacts/``: small per-run files that figures need (e.g. rollouts, Q-value grids), committed.
+- ``checkpoint/``: model, replay buffer and RNG states for resume; gitignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RUNS = "runs"
+PROGRESS = "progress.csv"
+MANIFEST = "manifest.json"
+ARTIFACTS = "artifacts"
+CHECKPOINT = "checkpoint"
+
+STATUS_RUNNING = "running"
+STATUS_FINISHED = "finished"
+
+# Columns every progress.csv has.
+EPOCH = "epoch"
+STEP = "step"
+WALL_TIME = "wall_time"
+# Evaluation of the policy as deployed (deterministic=True) and as it acts while exploring
+# (deterministic=False: SQL's sampler with fresh noise, SAC's Gaussian, DDPG's actor without its noise).
+EVAL_RETURN_DEPLOYED = "eval_return_deployed"
+EVAL_RETURN_EXPLORING = "eval_return_exploring"
+EVAL_DISCOUNTED_RETURN_DEPLOYED = "eval_discounted_return_deployed"
+EVAL_DISCOUNTED_RETURN_EXPLORING = "eval_discounted_return_exploring"
+
+
+def env_slug(env_id: str) -> str:
+    """File-system name of an env id: ``softq/MultiGoal-v0`` -> ``softq-MultiGoal-v0``."""
+    return env_id.replace("/", "-")
+
+
+def run_dir(root: str | Path, experiment: str, env_id: str, algo: str, seed: int) -> Path:
+    return Path(root) / RUNS / experiment / env_slug(env_id) / algo / f"seed_{seed}"
