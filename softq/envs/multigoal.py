@@ -1,0 +1,77 @@
+"""The paper's didactic multi-goal task (Sec. 5.1, Fig. 1), exactly as the public 2018 code.
+
+A point mass in the plane moves by its action (a velocity in [-1, 1]^2). Four goals sit at (+-5, 0) and
+(0, +-5). Reward and termination use the post-step position ([C18] ``environments/multigoal.py``):
+
+    r = -30 ||a||^2 - min_g ||s' - g||^2  (+10 and done when min_g ||s' - g|| < 1)
+
+The paper calls the reward "a mixture of Gaussians"; the public code uses this negative squared
+distance, which we follow (deviation ``multigoal-reward``). The horizon is 30 steps (code; paper says 20).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+GOALS = np.array([[5.0, 0.0], [-5.0, 0.0], [0.0, 5.0], [0.0, -5.0]])
+GOAL_RADIUS = 1.0
+GOAL_BONUS = 10.0
+ACTION_COST = 30.0
+POSITION_BOUND = 7.0
+INIT_SIGMA = 0.1
+HORIZON = 30
+
+
+def multigoal_reward_surface(positions: np.ndarray) -> np.ndarray:
+    """The position part of the reward, -min_g ||p - g||^2, for positions of shape (..., 2).
+
+    Its level curves are the background of Fig. 1 (left).
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    sq_dist = ((positions[..., None, :] - GOALS) ** 2).sum(-1)
+    return -sq_dist.min(-1)
+
+
+def nearest_goal(position: np.ndarray) -> tuple[int, float]:
+    """Index of the nearest goal and the distance to it."""
+    dist = np.linalg.norm(GOALS - np.asarray(position), axis=-1)
+    return int(dist.argmin()), float(dist.min())
+
+
+class MultiGoalEnv(gym.Env):
+    """2D point mass with four goals. Registered as ``softq/MultiGoal-v0`` (TimeLimit 30).
+
+    ``info["goal"]`` is the index of the goal reached on the terminating step, else -1.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self) -> None:
+        self.observation_space = spaces.Box(-POSITION_BOUND, POSITION_BOUND, shape=(2,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+        self._position = np.zeros(2)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._position = self.np_random.normal(0.0, INIT_SIGMA, size=2)
+        return self._observation(), {"goal": -1}
+
+    def step(self, action):
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != (2,):
+            raise ValueError(f"MultiGoal action must have shape (2,), got {action.shape}")
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"MultiGoal action must be finite, got {action}")
+        action = np.clip(action, -1.0, 1.0)
+        self._position = np.clip(self._position + action, -POSITION_BOUND, POSITION_BOUND)
+        goal, distance = nearest_goal(self._position)
+        reached = distance < GOAL_RADIUS
+        reward = -ACTION_COST * float(action @ action) - distance**2 + (GOAL_BONUS if reached else 0.0)
+        return self._observation(), reward, bool(reached), False, {"goal": goal if reached else -1}
+
+    def _observation(self) -> np.ndarray:
+        return self._position.astype(np.float32)

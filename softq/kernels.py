@@ -1,0 +1,135 @@
+"""The pieces of soft Q-learning that are pure math, with no networks: the soft value estimator
+(eq. 10), the adaptive isotropic Gaussian kernel and the SVGD direction (eq. 13).
+
+Shapes: a leading batch of states ``B``, then particles, then the action dimension ``D``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Literal
+
+import torch as th
+
+BandwidthRule = Literal["code", "paper"]
+BANDWIDTH_RULES: tuple[str, ...] = ("code", "paper")
+MIN_BANDWIDTH = 1e-3  # h_min of the public code's kernel; keeps the kernel finite when particles collapse
+
+
+def soft_value(
+    q_function: Callable[[th.Tensor, th.Tensor], th.Tensor],
+    features: th.Tensor,
+    action_dim: int,
+    n_particles: int,
+    alpha: float = 1.0,
+) -> th.Tensor:
+    """Importance-sampled soft value, eq. 10, with the uniform proposal on [-1, 1]^D.
+
+    V(s) = alpha log E_{a ~ U}[exp(Q(s, a) / alpha) / q(a)] with q(a) = 2^-D, estimated with
+    ``n_particles`` actions drawn once and shared by every state (as the public code does):
+
+        V(s) ~= alpha * (logsumexp_j Q(s, a_j) / alpha - log K + D log 2)
+
+    :param q_function: maps features of shape (B, 1, F) and actions (B, K, D) to Q values (B, K).
+    :param features: state features, shape (B, F).
+    :return: soft values, shape (B,).
+    """
+    batch_size = features.shape[0]
+    actions = 2.0 * th.rand(n_particles, action_dim, device=features.device) - 1.0
+    q_values = q_function(features[:, None, :], actions.expand(batch_size, -1, -1))
+    log_mean_exp = th.logsumexp(q_values / alpha, dim=1) - math.log(n_particles)
+    return alpha * (log_mean_exp + action_dim * math.log(2.0))
+
+
+def kernel_bandwidth(sq_distances: th.Tensor, n_fixed: int, rule: BandwidthRule = "code") -> th.Tensor:
+    """Bandwidth h of the kernel exp(-||x - y||^2 / h), one per state, without gradient.
+
+    - ``"code"`` (public code, both versions): h = median of squared pairwise distances / log(K_fixed).
+    - ``"paper"`` (App. D.1): h = d / (2 log(M + 1)) with M = K_fixed; we read d as the median squared
+      distance so that h has the units of ||x - y||^2 (the paper does not say; deviation ``bandwidth-d``).
+
+    The median is the lower median of the K_fixed * K_updated distances, as the code's top-k.
+    """
+    median = sq_distances.flatten(start_dim=-2).median(dim=-1).values
+    if rule == "code":
+        h = median / math.log(n_fixed)
+    elif rule == "paper":
+        h = median / (2.0 * math.log(n_fixed + 1))
+    else:
+        raise ValueError(f"unknown bandwidth rule {rule!r}; valid: {BANDWIDTH_RULES}")
+    return h.clamp_min(MIN_BANDWIDTH).detach()
+
+
+def adaptive_isotropic_gaussian_kernel(
+    xs: th.Tensor, ys: th.Tensor, rule: BandwidthRule = "code"
+) -> tuple[th.Tensor, th.Tensor]:
+    """Gaussian kernel kappa(x, y) = exp(-||x - y||^2 / h) with an adaptive bandwidth, and its gradient in x.
+
+    :param xs: fixed particles, shape (B, Kx, D).
+    :param ys: updated particles, shape (B, Ky, D).
+    :return: ``kappa`` of shape (B, Kx, Ky) and ``grad_x kappa`` of shape (B, Kx, Ky, D), with
+        grad_x kappa = -2 (x - y) / h * kappa (h treated as a constant).
+    """
+    diff = xs[..., :, None, :] - ys[..., None, :, :]
+    sq_distances = (diff**2).sum(-1)
+    h = kernel_bandwidth(sq_distances, n_fixed=xs.shape[-2], rule=rule)[..., None, None]
+    kappa = th.exp(-sq_distances / h)
+    grad_x_kappa = -2.0 * diff / h[..., None] * kappa[..., None]
+    return kappa, grad_x_kappa
+
+
+def svgd_direction(
+    fixed_actions: th.Tensor,
+    grad_log_density: th.Tensor,
+    updated_actions: th.Tensor,
+    rule: BandwidthRule = "code",
+) -> th.Tensor:
+    """Stein variational direction, eq. 13, with the temperature folded into the density (alpha = 1).
+
+    Delta f(a_j) = mean_i [ kappa(a_i, a_j) grad_{a_i} log p(a_i) + grad_{a_i} kappa(a_i, a_j) ]
+
+    The first term pulls particles toward high soft Q; the second repels them from each other, which
+    is what keeps the sampler from collapsing onto one mode (without it, the update is DDPG-like).
+
+    :param fixed_actions: particles a_i at which the score is taken, shape (B, Kf, D).
+    :param grad_log_density: grad_a log p at the fixed particles, shape (B, Kf, D).
+    :param updated_actions: particles a_j that receive the direction, shape (B, Ku, D).
+    :return: the direction for each updated particle, shape (B, Ku, D).
+    """
+    kappa, grad_kappa = adaptive_isotropic_gaussian_kernel(fixed_actions, updated_actions, rule)
+    return (kappa[..., None] * grad_log_density[..., :, None, :] + grad_kappa).mean(dim=-3)
+
+
+def amortized_svgd_loss(
+    sampler: Callable[[th.Tensor, th.Tensor], th.Tensor],
+    log_density: Callable[[th.Tensor, th.Tensor], th.Tensor],
+    features: th.Tensor,
+    action_dim: int,
+    n_particles: int,
+    n_updated: int,
+    rule: BandwidthRule = "code",
+) -> th.Tensor:
+    """Surrogate loss whose gradient is the amortized SVGD update of eq. 14 (estimator of App. C.1).
+
+    For each state, ``n_particles`` actions a = f(s, xi), xi ~ N(0, I), are drawn in one batch and
+    split as the public code does: the first ``n_particles - n_updated`` are *fixed* (no gradient;
+    the score and kernel are taken at them), the rest are *updated* (gradients flow through them
+    into the sampler). The loss -mean(<f(xi_j; s), stop_grad(Delta f_j)>) has gradient
+    -E[Delta f . df/dphi], i.e. gradient descent on it moves the sampler along Delta f.
+
+    :param sampler: maps features (B, K, F) and noise (B, K, D) to actions (B, K, D).
+    :param log_density: maps features (B, 1, F) and actions (B, K, D) to log p(a | s) up to a constant
+        (B, K); for SQL, Q_soft(s, a) (alpha = 1) plus the tanh correction.
+    :param features: state features, shape (B, F).
+    """
+    batch_size, n_features = features.shape
+    noise = th.randn(batch_size, n_particles, action_dim, device=features.device)
+    actions = sampler(features[:, None, :].expand(batch_size, n_particles, n_features), noise)
+    n_fixed = n_particles - n_updated
+    fixed_actions = actions[:, :n_fixed].detach().requires_grad_(True)
+    updated_actions = actions[:, n_fixed:]
+    log_p = log_density(features[:, None, :], fixed_actions)
+    (grad_log_p,) = th.autograd.grad(log_p.sum(), fixed_actions)
+    direction = svgd_direction(fixed_actions.detach(), grad_log_p, updated_actions.detach(), rule)
+    return -(updated_actions * direction).sum(-1).mean()

@@ -1,0 +1,182 @@
+"""Networks of soft Q-learning and the SB3 policy that holds them.
+
+- :class:`QNetwork`: Q_soft(s, a), an MLP on [s, a] with a scalar linear output.
+- :class:`SamplingNetwork`: the amortized sampler a = f(s, xi), xi ~ N(0, I) of action dimension,
+  injected at the first layer (an MLP on [s, xi]), tanh-squashed into [-1, 1]^D as the 2018 code.
+- :class:`SQLPolicy`: Q, its target copy and the sampler; acting deterministically means the sampler
+  at zero noise, acting stochastically means a fresh noise draw.
+
+Both networks broadcast over leading dimensions, so a batch of states times particles is one call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.preprocessing import get_action_dim
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+    FlattenExtractor,
+    create_mlp,
+)
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch import nn
+
+TANH_CORRECTION_EPS = 1e-6  # as the 2018 code: log(1 - a^2 + 1e-6)
+
+
+def _init_xavier(module: nn.Module) -> None:
+    """Xavier weights and zero biases, as the public code's layers."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+
+class QNetwork(nn.Module):
+    """Q_soft(s, a): MLP on the concatenated features and action, scalar output."""
+
+    def __init__(self, features_dim: int, action_dim: int, net_arch: list[int], activation_fn: type[nn.Module]):
+        super().__init__()
+        self.net = nn.Sequential(*create_mlp(features_dim + action_dim, 1, net_arch, activation_fn))
+        _init_xavier(self.net)
+
+    def forward(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """Features (..., F) broadcast against actions (..., D); returns Q of shape actions.shape[:-1]."""
+        features = features.expand(*actions.shape[:-1], features.shape[-1])
+        return self.net(th.cat([features, actions], dim=-1)).squeeze(-1)
+
+
+class SamplingNetwork(nn.Module):
+    """The sampler f(s, xi) of Sec. 3.2: noise enters with the state at the first layer, tanh output."""
+
+    def __init__(self, features_dim: int, action_dim: int, net_arch: list[int], activation_fn: type[nn.Module]):
+        super().__init__()
+        self.action_dim = action_dim
+        self.net = nn.Sequential(*create_mlp(features_dim + action_dim, action_dim, net_arch, activation_fn))
+        _init_xavier(self.net)
+
+    def forward(self, features: th.Tensor, noise: th.Tensor) -> th.Tensor:
+        """Features (..., F) broadcast against noise (..., D); returns actions in (-1, 1)^D."""
+        features = features.expand(*noise.shape[:-1], features.shape[-1])
+        return th.tanh(self.net(th.cat([features, noise], dim=-1)))
+
+
+def tanh_log_density_correction(actions: th.Tensor) -> th.Tensor:
+    """sum_d log(1 - a_d^2 + eps): the log-derivative of tanh that the 2018 code adds to the SVGD target.
+
+    It is a barrier that keeps SVGD particles off the box edges, where tanh saturates.
+    """
+    return th.log(1.0 - actions**2 + TANH_CORRECTION_EPS).sum(-1)
+
+
+class SQLPolicy(BasePolicy):
+    """Policy for :class:`softq.SQL`: Q network, target Q network and sampling network.
+
+    :param net_arch: hidden layer sizes, shared by Q and the sampler (paper App. D.1: [200, 200]).
+    :param features_extractor_class: must be parameter-free (flatten/concatenate observations); SQL
+        trains no shared representation.
+    """
+
+    qf: QNetwork
+    qf_target: QNetwork
+    sampler: SamplingNetwork
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ):
+        super().__init__(
+            observation_space,
+            action_space,
+            features_extractor_class,
+            features_extractor_kwargs,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            squash_output=True,
+            normalize_images=normalize_images,
+        )
+        self.net_arch = [128, 128] if net_arch is None else list(net_arch)
+        self.activation_fn = activation_fn
+        self._build(lr_schedule)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.features_extractor = self.make_features_extractor()
+        if any(True for _ in self.features_extractor.parameters()):
+            raise ValueError(
+                f"SQLPolicy needs a parameter-free features extractor (got {type(self.features_extractor).__name__}); "
+                "use FlattenExtractor or CombinedExtractor"
+            )
+        features_dim = self.features_extractor.features_dim
+        action_dim = get_action_dim(self.action_space)
+        self.qf = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
+        self.qf_target = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
+        self.qf_target.load_state_dict(self.qf.state_dict())
+        self.qf_target.requires_grad_(False)
+        self.sampler = SamplingNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
+        # SQL.train sets each optimizer's learning rate from its own schedule before every update.
+        self.qf_optimizer = self.optimizer_class(self.qf.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self.sampler_optimizer = self.optimizer_class(
+            self.sampler.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+
+    @property
+    def action_dim(self) -> int:
+        return self.sampler.action_dim
+
+    def features(self, obs: PyTorchObs) -> th.Tensor:
+        return self.extract_features(obs, self.features_extractor)
+
+    def svgd_log_density(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """log p(a | s) up to a constant, the target of the SVGD step (eq. 12 with alpha folded into Q):
+        Q_soft(s, a) plus the tanh correction (2018 code)."""
+        return self.qf(features, actions) + tanh_log_density_correction(actions)
+
+    def sample_actions(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
+        features = self.features(obs)
+        draw = th.zeros if deterministic else th.randn
+        return self.sampler(features, draw(features.shape[0], self.action_dim, device=features.device))
+
+    def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
+        return self._predict(obs, deterministic=deterministic)
+
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> th.Tensor:
+        return self.sample_actions(observation, deterministic)
+
+    def set_training_mode(self, mode: bool) -> None:
+        self.qf.train(mode)
+        self.sampler.train(mode)
+        self.training = mode
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(
+            net_arch=self.net_arch,
+            activation_fn=self.activation_fn,
+            lr_schedule=self._dummy_schedule,
+            optimizer_class=self.optimizer_class,
+            optimizer_kwargs=self.optimizer_kwargs,
+            features_extractor_class=self.features_extractor_class,
+            features_extractor_kwargs=self.features_extractor_kwargs,
+        )
+        return data
+
+
+class MultiInputSQLPolicy(SQLPolicy):
+    """:class:`SQLPolicy` for Dict observations (concatenated by CombinedExtractor)."""
+
+    def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)

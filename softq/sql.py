@@ -1,0 +1,252 @@
+"""Soft Q-learning (Haarnoja, Tang, Abbeel, Levine, ICML 2017) as a stable-baselines3 algorithm.
+
+Each environment step (Algorithm 1):
+
+1. act with a = f(s, xi), xi ~ N(0, I) and store the transition (SB3's collection loop);
+2. TD step on Q (eq. 10-11): target r / alpha + gamma V_target(s'), V from uniform importance sampling;
+3. SVGD step on the sampler (eq. 13-14) toward exp(Q(s, .)) with the adaptive Gaussian kernel;
+4. every ``target_update_interval`` steps, copy Q into its target (tau = 1).
+
+The temperature is folded into the reward: ``reward_scale`` = 1 / alpha, and the networks see alpha = 1,
+as both public code versions do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch as th
+import yaml
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.noise import ActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, ReplayBufferSamples, Schedule
+from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
+
+from softq.kernels import BANDWIDTH_RULES, BandwidthRule, amortized_svgd_loss, soft_value
+from softq.policies import MultiInputSQLPolicy, SQLPolicy
+
+PRESETS_FILE = Path(__file__).parent / "configs" / "presets.yaml"
+
+
+def load_presets() -> dict[str, dict[str, Any]]:
+    """The named hyperparameter presets (``code``, ``paper``), each value citing its source in the file."""
+    with open(PRESETS_FILE) as f:
+        return yaml.safe_load(f)
+
+
+class SQL(OffPolicyAlgorithm):
+    """Soft Q-learning with an amortized SVGD sampler.
+
+    Defaults are the ``code`` preset (public 2018 code); ``SQL.from_preset("paper", ...)`` gives App. D.1.
+
+    :param learning_rate: Adam learning rate of the Q network (or a schedule).
+    :param sampler_learning_rate: Adam learning rate of the sampling network (or a schedule).
+    :param reward_scale: 1 / alpha; rewards are multiplied by it in the TD target (eq. 11).
+    :param target_update_interval: environment steps between hard copies of Q into the target Q.
+    :param value_n_particles: K_V, uniform action samples per state for the soft value (eq. 10).
+    :param kernel_n_particles: sampler actions drawn per state for SVGD (fixed plus updated).
+    :param kernel_update_ratio: fraction of those particles that are *updated* (receive gradients);
+        the rest are *fixed* (the kernel and the score are evaluated at them). Code: 0.5.
+    :param bandwidth_rule: ``"code"`` or ``"paper"``, see :func:`softq.kernels.kernel_bandwidth`.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": SQLPolicy,
+        "MultiInputPolicy": MultiInputSQLPolicy,
+    }
+    policy: SQLPolicy
+
+    def __init__(
+        self,
+        policy: str | type[SQLPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 3e-4,
+        sampler_learning_rate: float | Schedule = 3e-4,
+        buffer_size: int = 1_000_000,
+        learning_starts: int = 1000,
+        batch_size: int = 128,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 1,
+        gradient_steps: int = 1,
+        action_noise: ActionNoise | None = None,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        reward_scale: float = 1.0,
+        target_update_interval: int = 1000,
+        value_n_particles: int = 16,
+        kernel_n_particles: int = 16,
+        kernel_update_ratio: float = 0.5,
+        bandwidth_rule: BandwidthRule = "code",
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        _check_action_space(env)
+        self.kernel_n_updated = _check_hyperparameters(
+            reward_scale=reward_scale,
+            target_update_interval=target_update_interval,
+            value_n_particles=value_n_particles,
+            kernel_n_particles=kernel_n_particles,
+            kernel_update_ratio=kernel_update_ratio,
+            bandwidth_rule=bandwidth_rule,
+            batch_size=batch_size,
+        )
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            buffer_size=buffer_size,
+            learning_starts=learning_starts,
+            batch_size=batch_size,
+            tau=1.0,
+            gamma=gamma,
+            train_freq=train_freq,
+            gradient_steps=gradient_steps,
+            action_noise=action_noise,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+            sde_support=False,
+            supported_action_spaces=(spaces.Box,),
+        )
+        self.sampler_learning_rate = sampler_learning_rate
+        self.reward_scale = reward_scale
+        self.target_update_interval = target_update_interval
+        self.value_n_particles = value_n_particles
+        self.kernel_n_particles = kernel_n_particles
+        self.kernel_update_ratio = kernel_update_ratio
+        self.bandwidth_rule = bandwidth_rule
+        self._n_calls = 0  # env.step() calls, for the target copy (restored by load, unlike _setup_model state)
+        if _init_setup_model:
+            self._setup_model()
+
+    @classmethod
+    def from_preset(cls, preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any) -> SQL:
+        """Build SQL from a named preset (``code`` or ``paper``); ``overrides`` win over preset values."""
+        presets = load_presets()
+        if preset not in presets:
+            raise ValueError(f"unknown SQL preset {preset!r}; valid presets: {sorted(presets)}")
+        return cls(policy, env, **{**presets[preset], **overrides})
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self.sampler_lr_schedule = FloatSchedule(self.sampler_learning_rate)
+
+    def _on_step(self) -> None:
+        """Hard target copy (tau = 1) every ``target_update_interval`` env steps (App. D.1, Alg. 1 line 5)."""
+        self._n_calls += 1
+        if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
+            self.policy.qf_target.load_state_dict(self.policy.qf.state_dict())
+
+    def train(self, gradient_steps: int, batch_size: int = 128) -> None:
+        self.policy.set_training_mode(True)
+        q_lr = self.lr_schedule(self._current_progress_remaining)
+        sampler_lr = self.sampler_lr_schedule(self._current_progress_remaining)
+        update_learning_rate(self.policy.qf_optimizer, q_lr)
+        update_learning_rate(self.policy.sampler_optimizer, sampler_lr)
+
+        td_losses, svgd_losses = [], []
+        for _ in range(gradient_steps):
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            td_loss = self.td_loss(data)
+            self.policy.qf_optimizer.zero_grad()
+            td_loss.backward()
+            self.policy.qf_optimizer.step()
+
+            svgd_loss = self.svgd_loss(self.policy.features(data.observations))
+            self.policy.sampler_optimizer.zero_grad()
+            svgd_loss.backward()
+            self.policy.sampler_optimizer.step()
+            td_losses.append(td_loss.item())
+            svgd_losses.append(svgd_loss.item())
+
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/learning_rate", q_lr)
+        self.logger.record("train/sampler_learning_rate", sampler_lr)
+        self.logger.record("train/td_loss", float(np.mean(td_losses)))
+        self.logger.record("train/svgd_loss", float(np.mean(svgd_losses)))
+
+    def td_loss(self, data: ReplayBufferSamples) -> th.Tensor:
+        """Eq. 11: J_Q = E[1/2 (r / alpha + gamma V_target(s') - Q(s, a))^2], V from eq. 10 (uniform proposal)."""
+        with th.no_grad():
+            next_features = self.policy.features(data.next_observations)
+            next_value = soft_value(self.policy.qf_target, next_features, self.policy.action_dim, self.value_n_particles)
+            not_done = 1.0 - data.dones.flatten()
+            target_q = self.reward_scale * data.rewards.flatten() + not_done * self.gamma * next_value
+        q = self.policy.qf(self.policy.features(data.observations), data.actions)
+        return 0.5 * ((target_q - q) ** 2).mean()
+
+    def svgd_loss(self, features: th.Tensor) -> th.Tensor:
+        """Eq. 13-14: amortized SVGD of the sampler toward exp(Q(s, .)), as a surrogate loss."""
+        return amortized_svgd_loss(
+            sampler=self.policy.sampler,
+            log_density=self.policy.svgd_log_density,
+            features=features,
+            action_dim=self.policy.action_dim,
+            n_particles=self.kernel_n_particles,
+            n_updated=self.kernel_n_updated,
+            rule=self.bandwidth_rule,
+        )
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "sampler_lr_schedule"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "policy.qf_optimizer", "policy.sampler_optimizer"], []
+
+
+def _check_action_space(env: GymEnv | str) -> None:
+    action_space = getattr(env, "action_space", None)  # env ids are checked by SB3 once made
+    if action_space is not None and not isinstance(action_space, spaces.Box):
+        raise ValueError(f"SQL needs a continuous (Box) action space, got {action_space}")
+
+
+def _check_hyperparameters(
+    *,
+    reward_scale: float,
+    target_update_interval: int,
+    value_n_particles: int,
+    kernel_n_particles: int,
+    kernel_update_ratio: float,
+    bandwidth_rule: str,
+    batch_size: int,
+) -> int:
+    """Raise ValueError naming the first invalid argument; return the number of updated SVGD particles."""
+    if not reward_scale > 0:
+        raise ValueError(f"reward_scale (= 1/alpha) must be > 0, got {reward_scale}")
+    if int(target_update_interval) != target_update_interval or target_update_interval < 1:
+        raise ValueError(f"target_update_interval must be a positive integer, got {target_update_interval}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if value_n_particles < 2:
+        raise ValueError(f"value_n_particles must be >= 2, got {value_n_particles}")
+    if kernel_n_particles < 2:
+        raise ValueError(f"kernel_n_particles must be >= 2, got {kernel_n_particles}")
+    if bandwidth_rule not in BANDWIDTH_RULES:
+        raise ValueError(f"unknown bandwidth_rule {bandwidth_rule!r}; valid: {BANDWIDTH_RULES}")
+    n_updated = int(kernel_n_particles * kernel_update_ratio)
+    n_fixed = kernel_n_particles - n_updated
+    if n_updated < 1 or n_fixed < 1:
+        raise ValueError(
+            f"kernel_update_ratio={kernel_update_ratio} splits {kernel_n_particles} particles into "
+            f"{n_fixed} fixed and {n_updated} updated; both must be >= 1"
+        )
+    if bandwidth_rule == "code" and n_fixed < 2:
+        raise ValueError(f"the 'code' bandwidth divides by log(n_fixed), so n_fixed must be >= 2, got {n_fixed}")
+    return n_updated

@@ -1,0 +1,195 @@
+"""softq.SQL as an SB3 algorithm: argument checks, determinism, save/load, SB3 integration, learning."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import configure
+
+import softq
+from softq import SQL
+from softq.envs.multigoal import GOAL_RADIUS, nearest_goal
+
+TINY = dict(learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[32, 32]))
+
+
+@pytest.fixture
+def multigoal():
+    return gym.make("softq/MultiGoal-v0")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(reward_scale=0.0), "reward_scale"),
+        (dict(reward_scale=-1.0), "reward_scale"),
+        (dict(target_update_interval=0), "target_update_interval"),
+        (dict(value_n_particles=1), "value_n_particles"),
+        (dict(kernel_n_particles=1), "kernel_n_particles"),
+        (dict(kernel_update_ratio=0.0), "both must be >= 1"),
+        (dict(kernel_update_ratio=1.0), "both must be >= 1"),
+        (dict(kernel_n_particles=3, kernel_update_ratio=0.7), "n_fixed must be >= 2"),
+        (dict(bandwidth_rule="silverman"), "bandwidth_rule"),
+        (dict(batch_size=0), "batch_size"),
+    ],
+)
+def test_invalid_arguments_raise_clear_errors(multigoal, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SQL("MlpPolicy", multigoal, **kwargs)
+
+
+def test_non_box_action_space_is_rejected():
+    with pytest.raises(ValueError, match="Box"):
+        SQL("MlpPolicy", gym.make("CartPole-v1"))
+
+
+def test_unknown_preset_lists_valid_ones(multigoal):
+    with pytest.raises(ValueError, match=r"valid presets: \['code', 'paper'\]"):
+        SQL.from_preset("nature", "MlpPolicy", multigoal)
+
+
+def test_presets_set_their_values(multigoal):
+    model = SQL.from_preset("paper", "MlpPolicy", multigoal, reward_scale=0.1)
+    assert (model.value_n_particles, model.kernel_n_particles, model.kernel_n_updated) == (50, 64, 32)
+    assert model.bandwidth_rule == "paper" and model.reward_scale == 0.1
+    assert model.policy.net_arch == [200, 200]
+    assert model.policy.sampler_optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)  # set at first update
+    model.learn(model.learning_starts + 2)
+    assert model.policy.sampler_optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert model.policy.qf_optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def _parameters(model):
+    return th.cat([p.detach().flatten() for p in model.policy.parameters()])
+
+
+def test_fixed_seed_gives_identical_parameters(multigoal):
+    def train(seed):
+        model = SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), seed=seed, **TINY)
+        model.learn(150)
+        return _parameters(model)
+
+    first, second, other = train(3), train(3), train(4)
+    assert th.equal(first, second)
+    assert not th.equal(first, other)
+
+
+def test_deterministic_action_is_sampler_at_zero_noise(multigoal):
+    model = SQL("MlpPolicy", multigoal, seed=0, **TINY)
+    obs = np.array([[1.0, -2.0]], dtype=np.float32)
+    deterministic, _ = model.predict(obs, deterministic=True)
+    with th.no_grad():
+        expected = model.policy.sampler(th.as_tensor(obs), th.zeros(1, 2)).numpy()
+    np.testing.assert_allclose(deterministic, expected, rtol=1e-6)
+    stochastic = np.stack([model.predict(obs, deterministic=False)[0] for _ in range(5)])
+    assert np.ptp(stochastic, axis=0).max() > 1e-4
+
+
+def test_save_load_gives_identical_actions_and_resumes(tmp_path, multigoal):
+    model = SQL("MlpPolicy", multigoal, seed=0, **TINY)
+    model.learn(120)
+    model.save(tmp_path / "model")
+    model.save_replay_buffer(tmp_path / "buffer")
+    loaded = SQL.load(tmp_path / "model", env=gym.make("softq/MultiGoal-v0"))
+    loaded.load_replay_buffer(tmp_path / "buffer")
+    assert loaded.replay_buffer.size() == model.replay_buffer.size() == 120
+    assert th.equal(_parameters(model), _parameters(loaded))
+    obs = th.as_tensor(np.random.default_rng(0).normal(size=(10, 2)), dtype=th.float32)
+    noise = th.randn(10, 2)
+    with th.no_grad():
+        assert th.equal(model.policy.sampler(obs, noise), loaded.policy.sampler(obs, noise))
+    for name in ("qf_optimizer", "sampler_optimizer"):
+        assert getattr(loaded.policy, name).state_dict()["state"].keys() == getattr(model.policy, name).state_dict()["state"].keys()
+    assert loaded._n_calls == model._n_calls == 120
+    loaded.learn(30, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 150
+
+
+def test_target_network_is_hard_copied_every_interval(multigoal):
+    model = SQL("MlpPolicy", multigoal, seed=0, target_update_interval=100, **TINY)
+    initial_target = _state(model.policy.qf_target)
+    model.learn(99)
+    assert _equal_states(_state(model.policy.qf_target), initial_target)  # untouched between copies
+    q_before_step_100 = _state(model.policy.qf)
+    assert not _equal_states(q_before_step_100, initial_target)
+    # SB3 calls _on_step after the 100th env step and before that step's update: the copy is Q as it was.
+    model.learn(1, reset_num_timesteps=False)
+    assert _equal_states(_state(model.policy.qf_target), q_before_step_100)
+
+
+def _state(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def _equal_states(a, b):
+    return all(th.equal(a[k], b[k]) for k in a)
+
+
+def test_works_with_vec_env_callbacks_logger_and_progress_bar(tmp_path):
+    class CountSteps(BaseCallback):
+        calls = 0
+
+        def _on_step(self):
+            CountSteps.calls += 1
+            return True
+
+    vec_env = make_vec_env("softq/MultiGoal-v0", n_envs=2, seed=0)
+    model = SQL("MlpPolicy", vec_env, seed=0, **TINY)
+    model.set_logger(configure(str(tmp_path), ["csv", "tensorboard"]))
+    model.learn(100, callback=CountSteps(), progress_bar=True, log_interval=1)
+    assert CountSteps.calls == 50
+    assert "train/td_loss" in (tmp_path / "progress.csv").read_text()
+
+
+def test_dict_observations_with_multi_input_policy():
+    from gymnasium.wrappers import TransformObservation
+
+    base = gym.make("softq/MultiGoal-v0")
+    space = gym.spaces.Dict({"position": base.observation_space})
+    env = TransformObservation(base, lambda obs: {"position": obs}, space)
+    model = SQL("MultiInputPolicy", env, seed=0, **TINY)
+    model.learn(60)
+    action, _ = model.predict({"position": np.zeros(2, dtype=np.float32)})
+    assert action.shape == (2,)
+
+
+def goals_reached(model, n_rollouts=20, seed=0):
+    env = gym.make("softq/MultiGoal-v0")
+    reached = set()
+    for episode in range(n_rollouts):
+        obs, _ = env.reset(seed=seed + episode)
+        done = False
+        while not done:
+            action, _ = model.predict(obs, deterministic=False)
+            obs, _, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
+        goal, distance = nearest_goal(obs)
+        if distance < GOAL_RADIUS:
+            reached.add(goal)
+    return len(reached)
+
+
+@pytest.mark.slow
+def test_short_sql_run_reaches_several_goals():
+    """The paper's multi-modality claim in miniature: a short run's sampler reaches >= 2 distinct goals."""
+    model = SQL(
+        "MlpPolicy",
+        gym.make("softq/MultiGoal-v0"),
+        seed=0,
+        learning_rate=1e-3,
+        sampler_learning_rate=1e-3,
+        learning_starts=100,
+        batch_size=64,
+        kernel_n_particles=32,
+        reward_scale=0.1,
+        policy_kwargs=dict(net_arch=[100, 100]),
+    )
+    model.learn(2000)
+    assert goals_reached(model) >= 2
+
+
+def test_softq_import_registers_envs():
+    assert "softq/MultiGoal-v0" in gym.registry
+    assert softq.__version__
