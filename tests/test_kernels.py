@@ -6,7 +6,12 @@ import math
 import pytest
 import torch as th
 
-from softq.kernels import adaptive_isotropic_gaussian_kernel, amortized_svgd_loss, kernel_bandwidth, soft_value
+from softq.kernels import (
+    adaptive_isotropic_gaussian_kernel,
+    amortized_svgd_loss,
+    kernel_bandwidth,
+    soft_value,
+)
 from softq.policies import SamplingNetwork
 
 

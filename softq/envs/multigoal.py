@@ -46,6 +46,7 @@ class MultiGoalEnv(gym.Env):
     """2D point mass with four goals. Registered as ``softq/MultiGoal-v0`` (TimeLimit 30).
 
     ``info["goal"]`` is the index of the goal reached on the terminating step, else -1.
+    ``reset(options={"position": (x, y)})`` starts at a given position (Fig. 1 starts at the origin).
     """
 
     metadata = {"render_modes": []}
@@ -57,7 +58,10 @@ class MultiGoalEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self._position = self.np_random.normal(0.0, INIT_SIGMA, size=2)
+        if options and "position" in options:
+            self._position = np.asarray(options["position"], dtype=np.float64).reshape(2)
+        else:
+            self._position = self.np_random.normal(0.0, INIT_SIGMA, size=2)
         return self._observation(), {"goal": -1}
 
     def step(self, action):

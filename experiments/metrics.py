@@ -1,0 +1,51 @@
+"""Task metrics: what each experiment records per epoch beyond returns.
+
+A :class:`TaskMetrics` sees every training step's ``infos`` (through an SB3 callback) and the epoch's
+evaluation episodes, and returns the task's columns for that epoch's progress.csv row. Its state
+(e.g. the best distance since training began) is checkpointed with the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stable_baselines3.common.callbacks import BaseCallback
+
+from experiments.evaluation import Episode
+
+
+class TaskMetrics:
+    """No task metrics: returns only. Subclasses override what they need."""
+
+    def observe_training_step(self, infos: list[dict[str, Any]]) -> None:
+        """Called after every environment step of training with the VecEnv's infos."""
+
+    def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (on resume)."""
+
+    def callback(self) -> BaseCallback:
+        return _TrainingInfos(self)
+
+
+class _TrainingInfos(BaseCallback):
+    def __init__(self, metrics: TaskMetrics):
+        super().__init__()
+        self.metrics = metrics
+
+    def _on_step(self) -> bool:
+        self.metrics.observe_training_step(self.locals["infos"])
+        return True
+
+
+class MultiGoalMetrics(TaskMetrics):
+    """``goals_reached``: distinct goals (0-4) reached by the evaluation rollouts of the policy as it acts."""
+
+    def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
+        goals = {episode.infos[-1]["goal"] for episode in exploring} - {-1}
+        return {"goals_reached": len(goals)}

@@ -1,0 +1,289 @@
+"""One run = (experiment, algo, env, seed, profile): train epoch by epoch, evaluate, write the run folder.
+
+Resumable at any moment: a checkpoint (model, replay buffer, RNG states, metric state) is written
+atomically (a complete ``checkpoint/epoch_N/`` first, then the ``LATEST`` pointer replaced in one
+rename), and on resume progress.csv is cut back to the checkpoint's epoch, so a run killed anywhere
+ends with no duplicated or missing epochs. A finished run is skipped, never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import random
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from tqdm.auto import tqdm
+
+import softq  # noqa: F401  (registers the softq/ env ids)
+from experiments import layout
+from experiments.config import ConfigError
+from experiments.evaluation import RESUME, derived_seed, evaluate
+from experiments.models import load_model, make_model
+from experiments.provenance import git_state, hardware, package_versions
+from experiments.registry import get_experiment
+
+LATEST = "LATEST"
+
+
+class CorruptRunError(RuntimeError):
+    """A run folder that cannot be read or resumed; it is left exactly as it is."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    experiment: str
+    algo: str
+    seed: int
+    profile: str
+    env: str | None = None  # None: the experiment's env
+    preset: str | None = None  # None: the task's default preset for the algo
+
+    def describe(self) -> str:
+        return f"{self.experiment}/{self.algo}/seed_{self.seed} ({self.profile})"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    spec: RunSpec
+    folder: Path
+    status: str  # "finished" (ran now), "skipped" (was finished), "resumed" (finished after a resume)
+
+
+def run(spec: RunSpec, root: str | Path = "results", *, progress: bool = False, checkpoint_every_s: float = 60.0) -> RunOutcome:
+    """Run (or resume, or skip) one run; see the module docstring."""
+    th.set_num_threads(1)
+    experiment = get_experiment(spec.experiment)
+    task = experiment.config
+    env_id = spec.env or task.env
+    if env_id != task.env:
+        raise ConfigError(f"unknown env {env_id!r} for {spec.experiment}; valid envs: [{task.env!r}]")
+    budget = task.budget(spec.profile)
+    preset, hyperparameters = task.hyperparameters(spec.algo, spec.preset)
+    folder = layout.run_dir(root, spec.experiment, env_id, spec.algo, spec.seed)
+
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        _check_same_run(manifest, spec, preset, folder)
+        if manifest["status"] == layout.STATUS_FINISHED:
+            return RunOutcome(spec, folder, "skipped")
+    checkpoint = latest_checkpoint(folder)
+
+    env = gym.make(env_id)
+    eval_env = gym.make(env_id)
+    metrics = experiment.metrics()
+    if checkpoint is None:
+        model = make_model(spec.algo, env, hyperparameters, gamma=task.gamma, seed=spec.seed, total_steps=budget.total_steps)
+        epoch, wall_time = 0, 0.0
+        manifest = _new_manifest(spec, env_id, preset, hyperparameters, task.gamma, task.eval_episodes, budget)
+        folder.mkdir(parents=True, exist_ok=True)
+        _truncate_progress(folder, 0)  # a run killed before its first checkpoint starts over
+        write_manifest(folder, manifest)
+    else:
+        model, epoch, wall_time = _restore(checkpoint, spec, env, metrics)
+        _truncate_progress(folder, epoch)
+        manifest.setdefault("resumes", []).append({"at": _now(), "from_epoch": epoch, "git": git_state()})
+        write_manifest(folder, manifest)
+
+    callback = metrics.callback()
+    last_checkpoint = time.monotonic()
+    bar = tqdm(total=budget.n_epochs, initial=epoch, desc=spec.describe(), disable=not progress, unit="epoch")
+    while epoch < budget.n_epochs:
+        started = time.perf_counter()
+        model.learn(budget.steps_per_epoch, reset_num_timesteps=False, callback=callback)
+        epoch += 1
+        deployed = evaluate(model, eval_env, n_episodes=task.eval_episodes, deterministic=True, run_seed=spec.seed, epoch=epoch)
+        exploring = evaluate(model, eval_env, n_episodes=task.eval_episodes, deterministic=False, run_seed=spec.seed, epoch=epoch)
+        wall_time += time.perf_counter() - started
+        row = {
+            layout.EPOCH: epoch,
+            layout.STEP: model.num_timesteps,
+            layout.WALL_TIME: round(wall_time, 3),
+            layout.EVAL_RETURN_DEPLOYED: np.mean([e.undiscounted_return() for e in deployed]),
+            layout.EVAL_RETURN_EXPLORING: np.mean([e.undiscounted_return() for e in exploring]),
+            layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean([e.discounted_return(task.gamma) for e in deployed]),
+            layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean([e.discounted_return(task.gamma) for e in exploring]),
+            **metrics.epoch_metrics(deployed, exploring),
+        }
+        _append_progress(folder, row)
+        if epoch == budget.n_epochs or time.monotonic() - last_checkpoint >= checkpoint_every_s:
+            save_checkpoint(folder, model, epoch, wall_time, metrics)
+            last_checkpoint = time.monotonic()
+        bar.update(1)
+    bar.close()
+
+    if experiment.write_artifacts is not None:
+        artifacts = folder / layout.ARTIFACTS
+        artifacts.mkdir(exist_ok=True)
+        experiment.write_artifacts(model, eval_env, artifacts)
+    manifest.update(status=layout.STATUS_FINISHED, finished_at=_now(), wall_time_s=round(wall_time, 1))
+    write_manifest(folder, manifest)
+    return RunOutcome(spec, folder, "resumed" if checkpoint is not None else "finished")
+
+
+# --- manifest -------------------------------------------------------------------------------------
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The run's manifest; None if the folder does not exist. Raises CorruptRunError on anything odd."""
+    path = folder / layout.MANIFEST
+    if not folder.exists():
+        return None
+    if not path.exists():
+        if any(folder.iterdir()):
+            raise CorruptRunError(f"{folder} has files but no {layout.MANIFEST}; move it away to rerun this run")
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        manifest["status"], manifest["profile"]  # noqa: B018  (required keys)
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise CorruptRunError(f"{path} is not a valid manifest ({error!r}); move the folder away to rerun it") from error
+    return manifest
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    _atomic_write_text(folder / layout.MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _new_manifest(spec: RunSpec, env_id: str, preset: str, hyperparameters: dict, gamma: float, eval_episodes: int, budget) -> dict[str, Any]:
+    return {
+        "experiment": spec.experiment,
+        "algo": spec.algo,
+        "env": env_id,
+        "seed": spec.seed,
+        "profile": spec.profile,
+        "preset": preset,
+        "budget": budget.as_dict(),
+        "hyperparameters": hyperparameters,
+        "gamma": gamma,
+        "eval_episodes": eval_episodes,
+        "status": layout.STATUS_RUNNING,
+        "git": git_state(),
+        "versions": package_versions(),
+        "hardware": hardware(),
+        "started_at": _now(),
+        "finished_at": None,
+    }
+
+
+def _check_same_run(manifest: dict[str, Any], spec: RunSpec, preset: str, folder: Path) -> None:
+    for key, wanted in (("profile", spec.profile), ("preset", preset)):
+        if manifest.get(key) != wanted:
+            raise CorruptRunError(
+                f"{folder} holds a run with {key}={manifest.get(key)!r}, not {wanted!r}; "
+                "use another --out folder (runs are never overwritten)"
+            )
+
+
+# --- progress.csv -----------------------------------------------------------------------------------
+
+
+def _append_progress(folder: Path, row: dict[str, Any]) -> None:
+    path = folder / layout.PROGRESS
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow({k: _format(v) for k, v in row.items()})
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _format(value: Any) -> Any:
+    return repr(float(value)) if isinstance(value, float | np.floating) else value
+
+
+def _truncate_progress(folder: Path, epoch: int) -> None:
+    """Keep the rows of epochs <= ``epoch`` (those the checkpoint covers); drop the header if none."""
+    path = folder / layout.PROGRESS
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    kept = [r for r in rows[1:] if r and int(r[0]) <= epoch]
+    if len(kept) == len(rows) - 1:
+        return
+    if not kept:
+        path.unlink()
+        return
+    text = "".join(",".join(r) + "\n" for r in [rows[0], *kept])
+    _atomic_write_text(path, text)
+
+
+# --- checkpoints ------------------------------------------------------------------------------------
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    pointer = folder / layout.CHECKPOINT / LATEST
+    if not pointer.exists():
+        return None
+    path = folder / layout.CHECKPOINT / pointer.read_text().strip()
+    if not (path / "state.pkl").exists():
+        raise CorruptRunError(f"{pointer} points to {path}, which is incomplete; move the folder away to rerun it")
+    return path
+
+
+def save_checkpoint(folder: Path, model, epoch: int, wall_time: float, metrics) -> None:
+    checkpoints = folder / layout.CHECKPOINT
+    target = checkpoints / f"epoch_{epoch:05d}"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    model.save(target / "model.zip")
+    model.save_replay_buffer(target / "replay_buffer.pkl")
+    state = {
+        "epoch": epoch,
+        "wall_time": wall_time,
+        "metrics": metrics.state_dict(),
+        "rng": {"torch": th.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002 (SB3 seeds the global RNGs)
+    }
+    with open(target / "state.pkl", "wb") as f:
+        pickle.dump(state, f)
+    _atomic_write_text(checkpoints / LATEST, target.name + "\n")
+    for old in checkpoints.glob("epoch_*"):
+        if old != target:
+            shutil.rmtree(old)
+
+
+def _restore(checkpoint: Path, spec: RunSpec, env: gym.Env, metrics):
+    with open(checkpoint / "state.pkl", "rb") as f:
+        state = pickle.load(f)
+    model = load_model(spec.algo, str(checkpoint / "model.zip"), env)
+    model.load_replay_buffer(checkpoint / "replay_buffer.pkl")
+    # load() re-seeds the env with the run's seed; give the resumed episodes their own seed instead.
+    model.env.seed(derived_seed(spec.seed, RESUME, state["epoch"]))
+    model._last_obs = None  # start from a fresh reset: the saved env state is gone
+    th.set_rng_state(state["rng"]["torch"])
+    np.random.set_state(state["rng"]["numpy"])  # noqa: NPY002
+    random.setstate(state["rng"]["python"])
+    metrics.load_state_dict(state["metrics"])
+    return model, state["epoch"], state["wall_time"]
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
