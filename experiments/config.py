@@ -3,6 +3,7 @@ per-(algo, preset) hyperparameters, each value citing its source in the file."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,18 +47,23 @@ class TaskConfig:
         return self.profiles[profile]
 
     def hyperparameters(self, algo: str, preset: str | None = None) -> tuple[str, dict[str, Any]]:
-        """(preset name, hyperparameters) of ``algo``; the task's default preset when ``preset`` is None."""
+        """(preset name, hyperparameters) of ``algo``; the task's default preset when ``preset`` is None.
+
+        A deep copy: YAML merge keys share nested dicts between algos, and SB3 mutates ``policy_kwargs``
+        (DDPG sets ``n_critics``), which would otherwise leak into the next run of a pooled worker.
+        """
         if algo not in self.algos:
             raise ConfigError(f"unknown algo {algo!r} for {self.name}; valid algos: {sorted(self.algos)}")
         presets = self.algos[algo]["presets"]
         preset = preset or self.algos[algo]["default"]
         if preset not in presets:
             raise ConfigError(f"unknown preset {preset!r} for {algo} on {self.name}; valid presets: {sorted(presets)}")
-        return preset, dict(presets[preset])
+        return preset, copy.deepcopy(presets[preset])
 
 
-def load_task(name: str) -> TaskConfig:
-    path = HYPERPARAMS_DIR / f"{name}.yaml"
+def load_task(name: str | Path) -> TaskConfig:
+    """A task by name (``experiments/hyperparams/<name>.yaml``) or by the path of a task file."""
+    path = Path(name) if str(name).endswith(".yaml") else HYPERPARAMS_DIR / f"{name}.yaml"
     with open(path) as f:
         raw = yaml.safe_load(f)
     profiles = {}
@@ -67,7 +73,7 @@ def load_task(name: str) -> TaskConfig:
             raise ConfigError(f"{path}: profile {profile!r} has a zero budget or no seeds: {spec}")
         profiles[profile] = budget
     return TaskConfig(
-        name=name,
+        name=path.stem,
         env=raw["env"],
         gamma=float(raw["gamma"]),
         eval_episodes=int(raw["eval_episodes"]),

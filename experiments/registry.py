@@ -24,7 +24,7 @@ class Experiment:
     name: str
     description: str
     paper_figures: str
-    task: str  # experiments/hyperparams/<task>.yaml
+    task: str | Path  # name of experiments/hyperparams/<task>.yaml, or a task file's path
     metrics: Callable[[], TaskMetrics] = TaskMetrics
     write_artifacts: ArtifactWriter | None = None
     figures: tuple[FigureMaker, ...] = field(default_factory=tuple)

@@ -1,0 +1,168 @@
+"""The runner: resume after SIGKILL, determinism, finished runs untouched, clear errors on bad input."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import layout
+from experiments.cli import main
+from experiments.config import ConfigError
+from experiments.metrics import MultiGoalMetrics
+from experiments.registry import EXPERIMENTS, Experiment
+from experiments.runner import CorruptRunError, RunSpec, run
+
+REPO = Path(__file__).resolve().parent.parent
+MULTIGOAL_TASK = REPO / "experiments" / "hyperparams" / "multigoal.yaml"
+
+
+def _task_file(tmp_path: Path, n_epochs: int, steps_per_epoch: int = 100) -> Path:
+    """The multi-goal task file with a longer smoke profile, for tests that need time to interrupt."""
+    text = MULTIGOAL_TASK.read_text().replace(
+        "smoke: {steps_per_epoch: 100, n_epochs: 3, seeds: [0, 1]}",
+        f"smoke: {{steps_per_epoch: {steps_per_epoch}, n_epochs: {n_epochs}, seeds: [0]}}",
+    )
+    assert text != MULTIGOAL_TASK.read_text()
+    path = tmp_path / f"longsmoke{n_epochs}.yaml"
+    path.write_text(text)
+    return path
+
+
+REGISTER = """
+from experiments.registry import EXPERIMENTS, Experiment
+from experiments.metrics import MultiGoalMetrics
+EXPERIMENTS["longsmoke"] = Experiment("longsmoke", "test", "-", task={task!r}, metrics=MultiGoalMetrics)
+"""
+
+
+@pytest.fixture
+def longsmoke(tmp_path, monkeypatch):
+    task = _task_file(tmp_path, n_epochs=12)
+    monkeypatch.setitem(EXPERIMENTS, "longsmoke", Experiment("longsmoke", "test", "-", task=str(task), metrics=MultiGoalMetrics))
+    return task
+
+
+def _progress(root: Path, experiment: str, algo: str, seed: int = 0) -> pd.DataFrame:
+    return pd.read_csv(layout.run_dir(root, experiment, "softq/MultiGoal-v0", algo, seed) / layout.PROGRESS)
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_then_resume_gives_every_epoch_once(tmp_path, longsmoke):
+    root = tmp_path / "results"
+    folder = layout.run_dir(root, "longsmoke", "softq/MultiGoal-v0", "sql", 0)
+    script = REGISTER.format(task=str(longsmoke)) + (
+        "from experiments.runner import run, RunSpec\n"
+        f"run(RunSpec('longsmoke', 'sql', 0, 'smoke'), {str(root)!r}, checkpoint_every_s=0)\n"
+    )
+    # Kill twice: once right after some epochs were written, once a moment into the resumed run.
+    for rows_before_kill in (3, 7):
+        process = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            progress = folder / layout.PROGRESS
+            if progress.exists() and len(progress.read_text().splitlines()) - 1 >= rows_before_kill:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert process.returncode == -signal.SIGKILL
+    outcome = run(RunSpec("longsmoke", "sql", 0, "smoke"), root, checkpoint_every_s=0)
+    assert outcome.status == "resumed"
+    progress = _progress(root, "longsmoke", "sql")
+    assert progress[layout.EPOCH].tolist() == list(range(1, 13))
+    assert progress[layout.STEP].tolist() == [100 * e for e in range(1, 13)]
+    manifest = (folder / layout.MANIFEST).read_text()
+    assert '"status": "finished"' in manifest and '"resumes"' in manifest
+
+
+@pytest.mark.parametrize("algo", ["sql", "ddpg", "sac"])
+def test_same_seed_gives_same_progress(tmp_path, algo):
+    spec = RunSpec("multigoal", algo, 0, "smoke")
+    run(spec, tmp_path / "a")
+    run(spec, tmp_path / "b")
+    first = _progress(tmp_path / "a", "multigoal", algo).drop(columns=layout.WALL_TIME)
+    second = _progress(tmp_path / "b", "multigoal", algo).drop(columns=layout.WALL_TIME)
+    pd.testing.assert_frame_equal(first, second)
+    assert len(first) == 3
+
+
+def test_finished_run_is_skipped_and_untouched(tmp_path):
+    spec = RunSpec("multigoal", "sql", 1, "smoke")
+    run(spec, tmp_path)
+    folder = layout.run_dir(tmp_path, "multigoal", "softq/MultiGoal-v0", "sql", 1)
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    assert run(spec, tmp_path).status == "skipped"
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    assert before == after
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (RunSpec("maze42", "sql", 0, "smoke"), r"unknown experiment 'maze42'; valid experiments: \["),
+        (RunSpec("multigoal", "ppo", 0, "smoke"), r"unknown algo 'ppo' for multigoal; valid algos: \['ddpg', 'sac', 'sql'\]"),
+        (RunSpec("multigoal", "sql", 0, "huge"), r"unknown profile 'huge'.*valid profiles: \['paper', 'quick', 'smoke'\]"),
+        (RunSpec("multigoal", "sql", 0, "smoke", preset="nature"), r"unknown preset 'nature'.*valid presets: \['code', 'paper'\]"),
+        (RunSpec("multigoal", "sql", 0, "smoke", env="Ant-v5"), r"unknown env 'Ant-v5'.*valid envs"),
+    ],
+)
+def test_bad_requests_name_the_problem_and_list_valid_values(tmp_path, spec, message):
+    with pytest.raises(ConfigError, match=message):
+        run(spec, tmp_path)
+    assert not (tmp_path / layout.RUNS).exists()
+
+
+def test_zero_budget_is_rejected(tmp_path, monkeypatch):
+    task = _task_file(tmp_path, n_epochs=0)
+    monkeypatch.setitem(EXPERIMENTS, "zero", Experiment("zero", "test", "-", task=str(task)))
+    with pytest.raises(ConfigError, match="zero budget"):
+        run(RunSpec("zero", "sql", 0, "smoke"), tmp_path)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"status": "finished"}'])
+def test_corrupt_run_folder_is_reported_and_left_alone(tmp_path, content):
+    folder = layout.run_dir(tmp_path, "multigoal", "softq/MultiGoal-v0", "sql", 0)
+    folder.mkdir(parents=True)
+    (folder / layout.MANIFEST).write_text(content)
+    (folder / layout.PROGRESS).write_text("garbage\n")
+    with pytest.raises(CorruptRunError, match="manifest.json is not a valid manifest"):
+        run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    assert (folder / layout.MANIFEST).read_text() == content
+    assert (folder / layout.PROGRESS).read_text() == "garbage\n"
+
+
+def test_run_of_another_profile_is_never_overwritten(tmp_path):
+    run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    with pytest.raises(CorruptRunError, match="profile='smoke'"):
+        run(RunSpec("multigoal", "sql", 0, "quick"), tmp_path)
+
+
+def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
+    assert main(["run", "nonsense", "--profile", "smoke", "--out", str(tmp_path)]) == 2
+    assert "valid experiments" in capsys.readouterr().err
+
+
+def test_cli_status_lists_finished_partial_and_missing(tmp_path, capsys):
+    run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    partial = layout.run_dir(tmp_path, "multigoal", "softq/MultiGoal-v0", "sql", 1)
+    partial.mkdir(parents=True)
+    (partial / layout.MANIFEST).write_text('{"status": "running", "profile": "smoke"}')
+    assert main(["status", "multigoal", "--profile", "smoke", "--algos", "sql", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "finished  multigoal/sql/seed_0" in out and "partial   multigoal/sql/seed_1" in out
+    assert main(["status", "multigoal", "--profile", "smoke", "--algos", "ddpg", "--out", str(tmp_path)]) == 0
+    assert "2 missing" in capsys.readouterr().out
+
+
+def test_runs_in_one_process_do_not_leak_hyperparameters(tmp_path):
+    """SB3's DDPG writes n_critics into policy_kwargs; a SAC run after it in the same worker must not see it."""
+    from experiments.registry import get_experiment
+
+    run(RunSpec("multigoal", "ddpg", 0, "smoke"), tmp_path)
+    _, sac = get_experiment("multigoal").config.hyperparameters("sac")
+    assert sac["policy_kwargs"] == {"net_arch": [128, 128]}
+    run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
