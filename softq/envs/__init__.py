@@ -12,6 +12,15 @@ def _register(env_id: str, entry_point: str, **kwargs) -> None:
 
 def register_envs() -> None:
     _register("softq/MultiGoal-v0", "softq.envs.multigoal:MultiGoalEnv", max_episode_steps=30)
+    _register("softq/SwimmerFinishLine-v0", "softq.envs.swimmer:SwimmerFinishLineEnv", max_episode_steps=500)
+    for env_id, arena in (
+        ("softq/AntMaze-v0", "two_passage_maze"),
+        ("softq/AntPretrain-v0", "open"),
+        ("softq/AntWideHallway-v0", "wide_hallway"),
+        ("softq/AntNarrowHallway-v0", "narrow_hallway"),
+        ("softq/AntUMaze-v0", "u_maze"),
+    ):
+        _register(env_id, "softq.envs.ant:AntArenaEnv", max_episode_steps=500, kwargs={"arena": arena})
 
 
 register_envs()
