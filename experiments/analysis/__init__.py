@@ -1,0 +1,117 @@
+"""The analysis layer: run folders -> tidy table -> statistics -> figures, tables and the scorecard.
+
+Works on files alone (no torch, SB3 or softq imports). Entry points for the CLI:
+
+- :func:`make_tables` (``python -m experiments tables``): ``<out_dir>/tables/*.{md,csv,tex}``
+- :func:`make_scorecard` (``python -m experiments verify``): ``<out_path>`` (e.g. results/SCORECARD.md)
+- :func:`make_generic_figures` (``python -m experiments plot``): ``<out_dir>/figures/*.{png,pdf}``
+- :func:`make_all`: all three into ``<out_dir>``
+
+Outputs are deterministic: the same runs give byte-identical files. Nothing under ``<root>/runs`` is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from experiments.analysis.aggregate import Problem, Reduction, load_runs, run_values
+from experiments.analysis.stats import DEFAULT_REPS, DEFAULT_SEED
+
+FIGURES = "figures"
+TABLES = "tables"
+SCORECARD = "SCORECARD.md"
+
+__all__ = [
+    "FIGURES",
+    "SCORECARD",
+    "TABLES",
+    "Problem",
+    "Reduction",
+    "load_runs",
+    "make_all",
+    "make_generic_figures",
+    "make_scorecard",
+    "make_tables",
+    "run_values",
+]
+
+
+def make_tables(
+    root: str | Path,
+    out_dir: str | Path,
+    specs=None,
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+    deviations_path: str | Path | None = None,
+) -> tuple[list[Path], list[Problem]]:
+    """Tables of every experiment under ``root/runs`` into ``<out_dir>/tables``.
+
+    ``specs``: list of :class:`experiments.analysis.tables.TableSpec` (default: one per experiment present,
+    from :func:`~experiments.analysis.tables.default_table_spec`). Returns (written paths, problems).
+    """
+    from experiments.analysis import ledger, tables
+
+    df, problems = load_runs(root)
+    paths = tables.write_tables(
+        df, Path(out_dir) / TABLES, specs, ledger.load_deviations(deviations_path), reps=reps, seed=seed
+    )
+    return paths, problems
+
+
+def make_scorecard(
+    root: str | Path,
+    out_path: str | Path,
+    claims=None,
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+    deviations_path: str | Path | None = None,
+):
+    """Evaluate the paper's claims (``experiments.claims.CLAIMS`` by default) on the finished runs under
+    ``root/runs`` and write the Markdown scorecard to ``out_path``. Returns (claim results, problems)."""
+    from experiments.analysis import ledger, scorecard
+    from experiments.claims import CLAIMS
+
+    df, problems = load_runs(root)
+    results = scorecard.write_scorecard(
+        df,
+        out_path,
+        claims=CLAIMS if claims is None else claims,
+        deviations=ledger.load_deviations(deviations_path),
+        problems=problems,
+        root=root,
+        reps=reps,
+        seed=seed,
+    )
+    return results, problems
+
+
+def make_generic_figures(
+    root: str | Path,
+    out_dir: str | Path,
+    figure_specs=None,
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+) -> tuple[list[Path], list[Problem]]:
+    """Generic figures into ``<out_dir>/figures``. ``figure_specs``: list of
+    :class:`experiments.analysis.plots.FigureSpec` (default: DEFAULT_FIGURE_SPECS plus a deployed-return
+    curve per experiment). Returns (written paths, problems)."""
+    from experiments.analysis import plots
+
+    df, problems = load_runs(root)
+    paths = plots.write_figures(df, Path(out_dir) / FIGURES, figure_specs, reps=reps, seed=seed)
+    return paths, problems
+
+
+def make_all(
+    root: str | Path,
+    out_dir: str | Path,
+    figure_specs=None,
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+):
+    """Tables, figures and ``<out_dir>/SCORECARD.md``. Returns (written paths, problems)."""
+    tables_paths, problems = make_tables(root, out_dir, reps=reps, seed=seed)
+    fig_paths, _ = make_generic_figures(root, out_dir, figure_specs, reps=reps, seed=seed)
+    out = Path(out_dir) / SCORECARD
+    make_scorecard(root, out, reps=reps, seed=seed)
+    return tables_paths + fig_paths + [out], problems

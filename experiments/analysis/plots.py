@@ -1,0 +1,463 @@
+"""Generic figures from the tidy run table (seaborn on matplotlib's Agg canvas; headless, no pyplot state).
+
+Every figure's title block carries a caption line with the profile(s), preset(s), budget (steps) and seeds
+per algorithm. Figures are saved as PNG and PDF with fixed metadata, so the same data gives the same bytes.
+
+- :func:`plot_seed_lines`: one line per seed, colour per algorithm, optional reference line (Fig. 3a/3b).
+- :func:`plot_seed_bands`: one small panel per seed (rows) x algorithm (columns), band between two columns,
+  optional reference line (Fig. 6).
+- :func:`plot_mean_std`: mean +- 1 std over seeds per algorithm, one panel per env (Fig. 5).
+- :func:`plot_rliable`: IQM with stratified-bootstrap intervals and a performance profile across tasks.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+# Figures here draw on an explicit Agg canvas whatever the backend; also make Agg the default when nobody
+# has chosen one yet (seaborn imports pyplot). Never switch a backend someone else already uses.
+if "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from experiments import layout  # noqa: E402
+from experiments.analysis import aggregate, stats, tables  # noqa: E402
+
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"CreationDate": None, "ModDate": None}
+DPI = 150
+
+# Fixed colours so an algorithm looks the same in every figure.
+_KNOWN_ALGOS = (
+    "sql",
+    "ddpg",
+    "sac",
+    "td3",
+    "sql_pretrained",
+    "ddpg_scratch",
+    "ddpg_pretrained",
+    "sac_scratch",
+    "sac_pretrained",
+)
+_PALETTE = sns.color_palette("colorblind", 10)
+_KNOWN_COLOURS = dict(zip(_KNOWN_ALGOS, [_PALETTE[i] for i in (0, 3, 2, 4, 0, 1, 3, 2, 8)], strict=True))
+
+
+def algo_colours(algos) -> dict[str, tuple]:
+    out, spare = {}, 5
+    for a in sorted(set(algos)):
+        if a in _KNOWN_COLOURS:
+            out[a] = _KNOWN_COLOURS[a]
+        else:
+            out[a] = _PALETTE[spare % len(_PALETTE)]
+            spare += 1
+    return out
+
+
+def caption(df: pd.DataFrame) -> str:
+    """'profile: quick | budget: 10,000 steps | seeds: ddpg [paper] n=5 (0-4); sql [code] n=5 (0-4)'.
+
+    Each algorithm shows its preset(s) in brackets. With several envs, n is the number of seeds per env
+    (a range if it differs between envs).
+    """
+    if len(df) == 0:
+        return "no runs"
+    runs = df[list(aggregate.RUN_KEY) + ["budget_steps"]].drop_duplicates(subset=list(aggregate.RUN_KEY))
+    profiles = ", ".join(sorted(runs["profile"].unique()))
+    parts = []
+    for algo, g in runs.groupby("algo", sort=True):
+        counts = g.groupby(["env", "preset"])["seed"].nunique()
+        n = f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()}-{counts.max()}"
+        presets = sorted(g["preset"].unique())
+        tag = "" if str(algo).endswith(f"({presets[0]})") else f" [{', '.join(presets)}]"
+        parts.append(f"{algo}{tag} n={n} ({aggregate.describe_seeds(g['seed'])})")
+    n_env = runs["env"].nunique()
+    per = f" per env ({n_env} envs)" if n_env > 1 else ""
+    budget = aggregate.describe_budget(runs["budget_steps"])
+    text = f"profile: {profiles} | budget: {budget} steps | seeds{per}: {'; '.join(parts)}"
+    if "status" in df.columns:
+        unfinished = df.loc[df["status"] != layout.STATUS_FINISHED, list(aggregate.RUN_KEY)].drop_duplicates()
+        if len(unfinished):
+            text += f" | includes {len(unfinished)} unfinished run(s)"
+    return text
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _title(fig: Figure, title: str, df: pd.DataFrame) -> None:
+    width = max(40, int(fig.get_figwidth() * 15))
+    text = "\n".join(textwrap.wrap(title, width) + textwrap.wrap(caption(df), width))
+    fig.suptitle(text, fontsize=8)
+
+
+def save_figure(fig: Figure, base: str | Path) -> list[Path]:
+    """Save ``<base>.png`` and ``<base>.pdf`` with fixed metadata (byte-stable)."""
+    base = Path(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    png, pdf = base.with_suffix(".png"), base.with_suffix(".pdf")
+    fig.savefig(png, format="png", dpi=DPI, metadata=PNG_METADATA)
+    fig.savefig(pdf, format="pdf", metadata=PDF_METADATA)
+    return [png, pdf]
+
+
+def _ref_line(ax, ref: float | None, ref_label: str | None, horizontal: bool = True) -> None:
+    if ref is None:
+        return
+    ax.axhline(ref, color="red", linestyle="--", linewidth=1.0, label=ref_label or f"{ref:g}")
+
+
+def _envs(df: pd.DataFrame) -> list[str]:
+    return sorted(df["env"].unique())
+
+
+def plot_seed_lines(
+    df: pd.DataFrame,
+    metric: str,
+    *,
+    x: str = layout.STEP,
+    ref: float | None = None,
+    ref_label: str | None = None,
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Figure:
+    """One line per (algo, seed) of ``metric`` against ``x``, colour per algo; one panel per env."""
+    envs = _envs(df)
+    fig = _new_figure(5.0 * len(envs), 3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(envs), squeeze=False)[0])
+    colours = algo_colours(df["algo"])
+    for ax, env in zip(axes, envs, strict=True):
+        d = df[(df["env"] == env) & df[metric].notna()]
+        sns.lineplot(
+            data=d,
+            x=x,
+            y=metric,
+            hue="algo",
+            units="seed",
+            estimator=None,
+            palette=colours,
+            ax=ax,
+            linewidth=1.0,
+            alpha=0.85,
+            sort=True,
+        )
+        _ref_line(ax, ref, ref_label)
+        ax.set_title(env, fontsize=8)
+        ax.set_xlabel(x)
+        ax.set_ylabel(ylabel or metric)
+        ax.legend(fontsize=7)
+    _title(fig, title or f"{metric}: one line per seed", df)
+    return fig
+
+
+def plot_seed_bands(
+    df: pd.DataFrame,
+    low: str,
+    high: str,
+    *,
+    x: str = layout.STEP,
+    ref: float | None = None,
+    ref_label: str | None = None,
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Figure:
+    """One small panel per seed (rows) and algo (columns): a band from ``low`` to ``high`` against ``x``."""
+    algos = sorted(df["algo"].unique())
+    seeds = sorted(df["seed"].unique())
+    env_note = ", ".join(_envs(df))
+    fig = _new_figure(3.6 * len(algos), 0.9 * len(seeds) + 1.2)
+    axes = fig.subplots(len(seeds), len(algos), squeeze=False, sharex=True, sharey=True)
+    colours = algo_colours(algos)
+    for j, algo in enumerate(algos):
+        for i, seed in enumerate(seeds):
+            ax = axes[i, j]
+            d = df[(df["algo"] == algo) & (df["seed"] == seed)].sort_values(x)
+            if len(d):
+                ax.fill_between(d[x], d[low], d[high], color=colours[algo], alpha=0.5, linewidth=0.5)
+            else:
+                ax.text(0.5, 0.5, "no run", transform=ax.transAxes, ha="center", va="center", fontsize=7)
+            _ref_line(ax, ref, ref_label)
+            ax.axhline(0.0, color="grey", linewidth=0.5)
+            ax.tick_params(labelsize=6)
+            if i == 0:
+                ax.set_title(algo, fontsize=8)
+            if j == 0:
+                ax.set_ylabel(f"seed {seed}", fontsize=7)
+        axes[-1, j].set_xlabel(x, fontsize=7)
+    if ref is not None and ref_label:
+        axes[0, 0].legend(fontsize=6, loc="upper left")
+    _title(
+        fig, title or f"band {low} .. {high} per seed ({env_note})" + (f"; {ylabel}" if ylabel else ""), df
+    )
+    return fig
+
+
+def plot_mean_std(
+    df: pd.DataFrame,
+    metric: str,
+    *,
+    x: str = layout.STEP,
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Figure:
+    """Mean +- 1 std over seeds of ``metric`` against ``x`` per algo (shaded), one panel per env."""
+    envs = _envs(df)
+    fig = _new_figure(4.6 * len(envs), 3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(envs), squeeze=False)[0])
+    colours = algo_colours(df["algo"])
+    for ax, env in zip(axes, envs, strict=True):
+        d = df[(df["env"] == env) & df[metric].notna()]
+        for algo, g in d.groupby("algo", sort=True):
+            s = g.groupby(x, sort=True)[metric].agg(["mean", "std", "count"])
+            s["std"] = s["std"].fillna(0.0)
+            ax.plot(
+                s.index,
+                s["mean"],
+                color=colours[algo],
+                linewidth=1.2,
+                label=f"{algo} (n={g['seed'].nunique()})",
+            )
+            ax.fill_between(
+                s.index,
+                s["mean"] - s["std"],
+                s["mean"] + s["std"],
+                color=colours[algo],
+                alpha=0.25,
+                linewidth=0,
+            )
+        ax.set_title(env, fontsize=8)
+        ax.set_xlabel(x)
+        ax.set_ylabel(ylabel or metric)
+        ax.legend(fontsize=7)
+    _title(fig, title or f"{metric}: mean ± 1 std over seeds", df)
+    return fig
+
+
+def plot_rliable(
+    df: pd.DataFrame,
+    metric: str,
+    reduction: str = "final",
+    *,
+    bounds: dict[str, tuple[float, float]] | None = None,
+    higher_is_better: bool = True,
+    reps: int = stats.DEFAULT_REPS,
+    seed: int = stats.DEFAULT_SEED,
+    title: str | None = None,
+) -> Figure | None:
+    """IQM across tasks (envs) with stratified-bootstrap 95% intervals, and a run-score performance profile.
+
+    Returns None when fewer than two tasks (envs) have runs of at least one algorithm on all of them.
+    """
+    d = df if higher_is_better else df.assign(**{metric: -df[metric]})
+    scores, tasks, how = tables.task_scores(d, metric, reduction, bounds)
+    if len(tasks) < 2 or not scores:
+        return None
+    algos = sorted(scores)
+    colours = algo_colours(algos)
+    ivals = stats.stratified_bootstrap_ci(scores, stats.aggregate_iqm, reps=reps, seed=seed)
+    taus = np.linspace(0.0, 1.0, 101)
+    profiles = stats.performance_profile(scores, taus, reps=reps, seed=seed)
+    fig = _new_figure(9.0, 0.5 * len(algos) + 2.8)
+    ax_iqm, ax_prof = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+    for i, algo in enumerate(algos):
+        iv = ivals[algo]
+        ax_iqm.plot(
+            [iv.low, iv.high], [i, i], color=colours[algo], linewidth=6, alpha=0.6, solid_capstyle="butt"
+        )
+        ax_iqm.plot([iv.point], [i], marker="|", color="black", markersize=14)
+        prof, lo, hi = profiles[algo]
+        ax_prof.plot(taus, prof, color=colours[algo], label=algo)
+        ax_prof.fill_between(taus, lo, hi, color=colours[algo], alpha=0.2, linewidth=0)
+    ax_iqm.set_yticks(range(len(algos)), algos)
+    ax_iqm.set_xlabel("IQM of normalised score (95% stratified bootstrap CI)", fontsize=7)
+    ax_iqm.set_ylim(-0.7, len(algos) - 0.3)
+    ax_prof.set_xlabel(r"normalised score $\tau$", fontsize=7)
+    ax_prof.set_ylabel(r"fraction of runs with score > $\tau$", fontsize=7)
+    ax_prof.legend(fontsize=7)
+    red = aggregate.Reduction.parse(reduction)
+    note = f"{red.describe(metric)}; {how}" + ("" if higher_is_better else "; lower is better (negated)")
+    ax_iqm.set_title(f"tasks: {', '.join(tasks)}", fontsize=6)
+    ax_prof.set_title(note, fontsize=6, wrap=True)
+    _title(fig, title or f"{metric} across {len(tasks)} tasks: IQM and performance profile", df)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Specs
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One generic figure. ``kind``: "seed_lines" (metric), "seed_bands" (low, high), "mean_std" (metric),
+    "rliable" (metric, reduction). ``envs``/``algos`` restrict the runs (None: all of the experiment)."""
+
+    name: str
+    kind: str
+    experiment: str
+    metric: str | None = None
+    low: str | None = None
+    high: str | None = None
+    reduction: str = "final"
+    ref: float | None = None
+    ref_label: str | None = None
+    title: str | None = None
+    ylabel: str | None = None
+    envs: tuple[str, ...] | None = None
+    algos: tuple[str, ...] | None = None
+    higher_is_better: bool = True
+
+    def columns(self) -> list[str]:
+        return [c for c in (self.metric, self.low, self.high) if c]
+
+
+DEFAULT_FIGURE_SPECS: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "multigoal_goals_reached",
+        "seed_lines",
+        "multigoal",
+        metric="goals_reached",
+        title="Multi-goal: distinct goals reached by the policy as it acts",
+    ),
+    FigureSpec(
+        "swimmer_max_forward_x",
+        "seed_lines",
+        "swimmer",
+        metric="max_forward_x",
+        title="Swimmer: max forward distance since the start of training (Fig. 3a)",
+    ),
+    FigureSpec(
+        "swimmer_bands",
+        "seed_bands",
+        "swimmer",
+        low="epoch_min_x",
+        high="epoch_max_x",
+        title="Swimmer: min..max torso x per epoch, one row per seed (Fig. 6)",
+        ylabel="distance",
+    ),
+    FigureSpec(
+        "antmaze_min_distance",
+        "seed_lines",
+        "antmaze",
+        metric="min_distance_to_target",
+        title="Ant maze: min distance to the target since the start of training (Fig. 3b)",
+    ),
+    FigureSpec(
+        "finetune_discounted_return",
+        "mean_std",
+        "finetune",
+        metric=layout.EVAL_DISCOUNTED_RETURN_DEPLOYED,
+        title="Fine-tuning: average discounted return (Fig. 5)",
+    ),
+    FigureSpec(
+        "finetune_iqm",
+        "rliable",
+        "finetune",
+        metric=layout.EVAL_DISCOUNTED_RETURN_DEPLOYED,
+        reduction="auc:0.5",
+        title="Fine-tuning: early discounted return across tasks",
+    ),
+)
+
+
+def generic_return_specs(experiments) -> list[FigureSpec]:
+    """A mean +- std figure of the deployed evaluation return for each experiment."""
+    return [
+        FigureSpec(
+            f"{e}_{layout.EVAL_RETURN_DEPLOYED}",
+            "mean_std",
+            e,
+            metric=layout.EVAL_RETURN_DEPLOYED,
+            title=f"{e}: evaluation return of the deployed (deterministic) policy",
+        )
+        for e in sorted(experiments)
+    ]
+
+
+def render_spec(
+    spec: FigureSpec, df: pd.DataFrame, reps: int = stats.DEFAULT_REPS, seed: int = stats.DEFAULT_SEED
+):
+    """The figure for ``spec`` from ``df`` (one profile; see :func:`aggregate.label_configs` for presets),
+    or None if there is no data for it."""
+    d = df[df["experiment"] == spec.experiment]
+    if spec.envs is not None:
+        d = d[d["env"].isin(spec.envs)]
+    if spec.algos is not None:  # match "sql" and its relabelled "sql (code)"
+        d = d[d["algo"].str.split(" (", regex=False).str[0].isin(spec.algos)]
+    if len(d) == 0 or any(c not in d.columns or d[c].notna().sum() == 0 for c in spec.columns()):
+        return None
+    if spec.kind == "seed_lines":
+        return plot_seed_lines(
+            d, spec.metric, ref=spec.ref, ref_label=spec.ref_label, title=spec.title, ylabel=spec.ylabel
+        )
+    if spec.kind == "seed_bands":
+        return plot_seed_bands(
+            d,
+            spec.low,
+            spec.high,
+            ref=spec.ref,
+            ref_label=spec.ref_label,
+            title=spec.title,
+            ylabel=spec.ylabel,
+        )
+    if spec.kind == "mean_std":
+        return plot_mean_std(d, spec.metric, title=spec.title, ylabel=spec.ylabel)
+    if spec.kind == "rliable":
+        return plot_rliable(
+            d,
+            spec.metric,
+            spec.reduction,
+            higher_is_better=spec.higher_is_better,
+            reps=reps,
+            seed=seed,
+            title=spec.title,
+        )
+    raise ValueError(f"unknown figure kind {spec.kind!r}")
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
+
+
+def write_figures(
+    df: pd.DataFrame,
+    out_dir: str | Path,
+    specs=None,
+    reps: int = stats.DEFAULT_REPS,
+    seed: int = stats.DEFAULT_SEED,
+) -> list[Path]:
+    """Render ``specs`` (default: DEFAULT_FIGURE_SPECS plus a return curve per experiment) into ``out_dir``.
+
+    Runs of different profiles are never mixed in one figure: with one profile in an experiment the file is
+    ``<name>.png/.pdf``, with several ``<name>__<profile>.png/.pdf``. An algorithm run with several presets
+    gets one curve set per preset (labelled "algo (preset)"). Specs without data are skipped.
+    """
+    if specs is None:
+        experiments = sorted(df["experiment"].unique()) if len(df) else []
+        specs = list(DEFAULT_FIGURE_SPECS) + generic_return_specs(experiments)
+    paths: list[Path] = []
+    for spec in specs:
+        d = df[df["experiment"] == spec.experiment] if len(df) else df
+        if len(d) == 0:
+            continue
+        profiles = sorted(d["profile"].unique())
+        for profile in profiles:
+            part = d[d["profile"] == profile]
+            fig = render_spec(spec, aggregate.label_configs(part), reps=reps, seed=seed)
+            if fig is None:
+                continue
+            name = spec.name if len(profiles) == 1 else f"{spec.name}__{_slug(profile)}"
+            paths += save_figure(fig, Path(out_dir) / name)
+    return paths
