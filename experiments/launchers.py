@@ -27,7 +27,7 @@ def launch(specs: Sequence[RunSpec], root: str | Path, *, launcher: str = "local
         raise ValueError(f"unknown launcher {launcher!r}; valid launchers: {list(LAUNCHERS)}")
     if not specs:
         return []
-    root = str(root)
+    root = str(Path(root).resolve())  # workers (and Ray nodes) may run elsewhere
     if launcher == "ray":
         return _launch_ray(specs, root, address)
     if workers < 1:

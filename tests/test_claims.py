@@ -16,7 +16,7 @@ from experiments.analysis.scorecard import INCONCLUSIVE, NOT_REPRODUCED, NOT_RUN
 from experiments.analysis.stats import Interval
 
 REPS = 300
-MG, SW, AM = "softq/MultiGoal-v0", "softq/Swimmer-v0", "softq/AntMaze-v0"
+MG, SW, AM = "softq/MultiGoal-v0", "softq/SwimmerFinishLine-v0", "softq/AntMaze-v0"
 TASKS = ("softq/AntWideHallway-v0", "softq/AntNarrowHallway-v0", "softq/AntUMaze-v0")
 
 
