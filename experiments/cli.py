@@ -9,7 +9,7 @@ from pathlib import Path
 from experiments import layout
 from experiments.config import PROFILES, ConfigError
 from experiments.launchers import LAUNCHERS, launch
-from experiments.registry import EXPERIMENTS, get_experiment
+from experiments.registry import EXPERIMENTS, figure_specs, get_experiment
 from experiments.runner import CorruptRunError, RunSpec, read_manifest
 
 
@@ -143,7 +143,7 @@ def cmd_plot(args) -> int:
     from experiments import analysis
 
     out = Path(args.out)
-    paths, problems = analysis.make_generic_figures(out, out)
+    paths, problems = analysis.make_generic_figures(out, out, figure_specs())
     for experiment in EXPERIMENTS.values():
         for figure in experiment.figures:
             paths += figure(out, out / analysis.FIGURES, getattr(args, "profile", None))

@@ -23,6 +23,7 @@ class Budget:
     steps_per_epoch: int
     n_epochs: int
     seeds: tuple[int, ...]
+    learning_starts: int | None = None  # smoke budgets shorten the warm-up so that updates still run
 
     @property
     def total_steps(self) -> int:
@@ -40,6 +41,7 @@ class TaskConfig:
     eval_episodes: int
     profiles: dict[str, Budget]
     algos: dict[str, dict[str, Any]]  # algo -> {"default": preset, "presets": {preset: hyperparameters}}
+    default_algos: tuple[str, ...]  # run unless --algos says otherwise
 
     def budget(self, profile: str) -> Budget:
         if profile not in self.profiles:
@@ -68,7 +70,12 @@ def load_task(name: str | Path) -> TaskConfig:
         raw = yaml.safe_load(f)
     profiles = {}
     for profile, spec in raw["profiles"].items():
-        budget = Budget(int(spec["steps_per_epoch"]), int(spec["n_epochs"]), tuple(int(s) for s in spec["seeds"]))
+        budget = Budget(
+            int(spec["steps_per_epoch"]),
+            int(spec["n_epochs"]),
+            tuple(int(s) for s in spec["seeds"]),
+            spec.get("learning_starts"),
+        )
         if budget.total_steps <= 0 or not budget.seeds:
             raise ConfigError(f"{path}: profile {profile!r} has a zero budget or no seeds: {spec}")
         profiles[profile] = budget
@@ -79,4 +86,5 @@ def load_task(name: str | Path) -> TaskConfig:
         eval_episodes=int(raw["eval_episodes"]),
         profiles=profiles,
         algos=raw["algos"],
+        default_algos=tuple(raw.get("default_algos", raw["algos"])),
     )

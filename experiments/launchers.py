@@ -5,6 +5,9 @@ Both call :func:`experiments.runner.run` with one torch thread per run and write
 
 from __future__ import annotations
 
+import ctypes
+import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -21,6 +24,14 @@ def _run_one(spec: RunSpec, root: str) -> RunOutcome:
     return run(spec, root)
 
 
+def _die_with_parent() -> None:
+    """Pool workers end when the launcher dies (Linux), instead of finishing queued runs as orphans.
+    Their runs then resume from the last checkpoint on the next launch."""
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def launch(specs: Sequence[RunSpec], root: str | Path, *, launcher: str = "local", workers: int = 2, address: str | None = None) -> list[RunOutcome]:
     """Run every spec; a progress bar counts runs done, with ETA. Failures are raised after all finish."""
     if launcher not in LAUNCHERS:
@@ -33,7 +44,8 @@ def launch(specs: Sequence[RunSpec], root: str | Path, *, launcher: str = "local
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     outcomes, errors = [], []
-    with ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=get_context("spawn")) as pool:
+    context = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context, initializer=_die_with_parent) as pool:
         futures = {pool.submit(_run_one, spec, root): spec for spec in specs}
         for future in tqdm(as_completed(futures), total=len(futures), desc="runs", unit="run"):
             try:

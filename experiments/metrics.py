@@ -49,3 +49,59 @@ class MultiGoalMetrics(TaskMetrics):
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
         goals = {episode.infos[-1]["goal"] for episode in exploring} - {-1}
         return {"goals_reached": len(goals)}
+
+
+class SwimmerMetrics(TaskMetrics):
+    """From the training rollouts (Fig. 3a, 6): ``max_forward_x``, the farthest forward torso x since
+    training began; ``epoch_min_x``/``epoch_max_x``, this epoch's extreme signed torso x; and
+    ``crossed_finish_line`` (1 once max_forward_x passed the finish line)."""
+
+    def __init__(self) -> None:
+        self.max_forward_x = float("-inf")
+        self._epoch_xs: list[float] = []
+
+    def observe_training_step(self, infos: list[dict[str, Any]]) -> None:
+        for info in infos:
+            self._epoch_xs.append(float(info["x_position"]))
+
+    def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
+        from softq.envs.swimmer import crossed_finish_line
+
+        low, high = min(self._epoch_xs), max(self._epoch_xs)
+        self._epoch_xs = []
+        self.max_forward_x = max(self.max_forward_x, high)
+        return {
+            "max_forward_x": self.max_forward_x,
+            "epoch_min_x": low,
+            "epoch_max_x": high,
+            "crossed_finish_line": int(crossed_finish_line(self.max_forward_x)),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"max_forward_x": self.max_forward_x}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.max_forward_x = state["max_forward_x"]
+
+
+class AntMazeMetrics(TaskMetrics):
+    """From the training rollouts (Fig. 3b): ``min_distance_to_target`` since training began, and
+    ``below_threshold`` (1 once it went below the upper passage's best distance)."""
+
+    def __init__(self) -> None:
+        self.min_distance = float("inf")
+
+    def observe_training_step(self, infos: list[dict[str, Any]]) -> None:
+        for info in infos:
+            self.min_distance = min(self.min_distance, float(info["distance_to_target"]))
+
+    def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
+        from softq.envs.ant import below_threshold
+
+        return {"min_distance_to_target": self.min_distance, "below_threshold": int(below_threshold(self.min_distance))}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"min_distance": self.min_distance}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.min_distance = state["min_distance"]

@@ -9,22 +9,22 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from baselines import SAC, TD3, HardTargetDDPG, ornstein_uhlenbeck_noise
+from baselines import SAC, TD3, HardTargetDDPG, make_action_noise
 from softq import SQL
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sql": SQL, "ddpg": HardTargetDDPG, "sac": SAC, "td3": TD3}
 
 
 def make_model(algo: str, env: gym.Env, hyperparameters: dict[str, Any], *, gamma: float, seed: int, total_steps: int) -> BaseAlgorithm:
-    """A fresh model. The replay buffer is capped at the run's total steps: a buffer that can never
+    """A fresh model. ``gamma`` is the task's, unless the preset sets its own. The replay buffer is capped at the run's total steps: a buffer that can never
     fill behaves identically, and checkpoints stay small (deviation ``buffer-capped-at-budget``)."""
     kwargs = dict(hyperparameters)
     kwargs["buffer_size"] = min(int(kwargs.get("buffer_size", 1_000_000)), total_steps)
-    ou = kwargs.pop("ou_noise", None)
-    if ou is not None:
-        kwargs["action_noise"] = ornstein_uhlenbeck_noise(env.action_space, theta=ou["theta"], sigma=ou["sigma"])
+    if "action_noise" in kwargs:
+        kwargs["action_noise"] = make_action_noise(env.action_space, kwargs["action_noise"])
+    kwargs.setdefault("gamma", gamma)  # a preset may carry its own (rl-zoo3's Swimmer gamma)
     policy = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
-    common = dict(gamma=gamma, seed=seed, verbose=0, device="cpu")
+    common = dict(seed=seed, verbose=0, device="cpu")
     if algo == "sql":
         preset = kwargs.pop("preset")
         return SQL.from_preset(preset, policy, env, **kwargs, **common)

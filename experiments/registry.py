@@ -11,8 +11,11 @@ import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from experiments import multigoal
+from experiments.analysis.plots import FigureSpec, generic_return_specs
 from experiments.config import ConfigError, TaskConfig, load_task
-from experiments.metrics import MultiGoalMetrics, TaskMetrics
+from experiments.metrics import AntMazeMetrics, MultiGoalMetrics, SwimmerMetrics, TaskMetrics
+from softq.envs.ant import ANTMAZE_THRESHOLD
+from softq.envs.swimmer import FINISH_LINE_X
 
 ArtifactWriter = Callable[[BaseAlgorithm, gym.Env, Path], None]
 # (root of results, output folder, profile) -> written figure paths
@@ -27,7 +30,8 @@ class Experiment:
     task: str | Path  # name of experiments/hyperparams/<task>.yaml, or a task file's path
     metrics: Callable[[], TaskMetrics] = TaskMetrics
     write_artifacts: ArtifactWriter | None = None
-    figures: tuple[FigureMaker, ...] = field(default_factory=tuple)
+    figures: tuple[FigureMaker, ...] = field(default_factory=tuple)  # experiment-specific figure code
+    figure_specs: tuple[FigureSpec, ...] = field(default_factory=tuple)  # generic figures of the analysis layer
 
     @cached_property
     def config(self) -> TaskConfig:
@@ -35,7 +39,8 @@ class Experiment:
 
     @property
     def algos(self) -> list[str]:
-        return list(self.config.algos)
+        """The algorithms run by default (others in the task file run on request)."""
+        return list(self.config.default_algos)
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -49,9 +54,46 @@ EXPERIMENTS: dict[str, Experiment] = {
             metrics=MultiGoalMetrics,
             write_artifacts=multigoal.write_artifacts,
             figures=(multigoal.figure_1,),
+            figure_specs=(
+                FigureSpec("multigoal_goals_reached", "seed_lines", "multigoal", metric="goals_reached",
+                           title="Multi-goal: distinct goals reached by 20 rollouts of the policy as it acts"),
+            ),
+        ),
+        Experiment(
+            name="swimmer",
+            description="Undirected swimmer with a forward finish line: does exploration find the bonus?",
+            paper_figures="Fig. 3a, Fig. 6",
+            task="swimmer",
+            metrics=SwimmerMetrics,
+            figure_specs=(
+                FigureSpec("swimmer_fig3a_max_forward_x", "seed_lines", "swimmer", metric="max_forward_x",
+                           ref=FINISH_LINE_X, ref_label="finish line", ylabel="max forward distance (m)",
+                           title="Swimmer: max forward torso x since the start of training (Fig. 3a)"),
+                FigureSpec("swimmer_fig6_bands", "seed_bands", "swimmer", low="epoch_min_x", high="epoch_max_x",
+                           ref=FINISH_LINE_X, ref_label="finish line", ylabel="torso x (m)",
+                           title="Swimmer: min..max torso x of each epoch's training rollouts, one row per seed (Fig. 6)"),
+            ),
+        ),
+        Experiment(
+            name="antmaze",
+            description="Ant in a two-passage maze, upper passage blocked: does exploration find the lower route?",
+            paper_figures="Fig. 3b",
+            task="antmaze",
+            metrics=AntMazeMetrics,
+            figure_specs=(
+                FigureSpec("antmaze_fig3b_min_distance", "seed_lines", "antmaze", metric="min_distance_to_target",
+                           ref=ANTMAZE_THRESHOLD, ref_label="upper-passage threshold", ylabel="min distance to target (m)",
+                           title="Ant maze: min distance to the target since the start of training (Fig. 3b)"),
+            ),
         ),
     ]
 }
+
+
+def figure_specs() -> list[FigureSpec]:
+    """Every experiment's generic figures, plus a deployed-return curve for each."""
+    specs = [spec for experiment in EXPERIMENTS.values() for spec in experiment.figure_specs]
+    return specs + generic_return_specs(sorted(EXPERIMENTS))
 
 
 def get_experiment(name: str) -> Experiment:

@@ -9,12 +9,15 @@ ends with no duplicated or missing epochs. A finished run is skipped, never over
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import pickle
 import random
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +37,7 @@ from experiments.provenance import git_state, hardware, package_versions
 from experiments.registry import get_experiment
 
 LATEST = "LATEST"
+LOCK = ".lock"
 
 
 class CorruptRunError(RuntimeError):
@@ -70,8 +74,32 @@ def run(spec: RunSpec, root: str | Path = "results", *, progress: bool = False, 
         raise ConfigError(f"unknown env {env_id!r} for {spec.experiment}; valid envs: [{task.env!r}]")
     budget = task.budget(spec.profile)
     preset, hyperparameters = task.hyperparameters(spec.algo, spec.preset)
+    if budget.learning_starts is not None:
+        hyperparameters["learning_starts"] = budget.learning_starts
     folder = layout.run_dir(root, spec.experiment, env_id, spec.algo, spec.seed)
+    manifest = read_manifest(folder)  # a corrupt folder is reported before anything is written into it
+    if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
+        _check_same_run(manifest, spec, preset, folder)
+        return RunOutcome(spec, folder, "skipped")  # without taking the lock: a finished run is never touched
+    with _exclusive(folder):
+        return _run_locked(spec, experiment, env_id, budget, preset, hyperparameters, folder, progress, checkpoint_every_s)
 
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run folder: two processes never write one run (an orphaned pool
+    worker, a second launcher). The OS drops the lock when the holder dies, so a killed run resumes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise CorruptRunError(f"{folder} is being run by another process; wait for it or stop it") from error
+        yield
+
+
+def _run_locked(spec, experiment, env_id, budget, preset, hyperparameters, folder, progress, checkpoint_every_s) -> RunOutcome:
+    task = experiment.config
     manifest = read_manifest(folder)
     if manifest is not None:
         _check_same_run(manifest, spec, preset, folder)
@@ -86,7 +114,6 @@ def run(spec: RunSpec, root: str | Path = "results", *, progress: bool = False, 
         model = make_model(spec.algo, env, hyperparameters, gamma=task.gamma, seed=spec.seed, total_steps=budget.total_steps)
         epoch, wall_time = 0, 0.0
         manifest = _new_manifest(spec, env_id, preset, hyperparameters, task.gamma, task.eval_episodes, budget)
-        folder.mkdir(parents=True, exist_ok=True)
         _truncate_progress(folder, 0)  # a run killed before its first checkpoint starts over
         write_manifest(folder, manifest)
     else:
@@ -140,7 +167,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     if not folder.exists():
         return None
     if not path.exists():
-        if any(folder.iterdir()):
+        if any(p.name != LOCK for p in folder.iterdir()):
             raise CorruptRunError(f"{folder} has files but no {layout.MANIFEST}; move it away to rerun this run")
         return None
     try:

@@ -166,3 +166,16 @@ def test_runs_in_one_process_do_not_leak_hyperparameters(tmp_path):
     _, sac = get_experiment("multigoal").config.hyperparameters("sac")
     assert sac["policy_kwargs"] == {"net_arch": [128, 128]}
     run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+
+
+def test_a_run_being_run_elsewhere_is_refused(tmp_path):
+    """Two processes never write one run folder (e.g. an orphaned pool worker and a new launcher)."""
+    import fcntl
+
+    folder = layout.run_dir(tmp_path, "multigoal", "softq/MultiGoal-v0", "sql", 0)
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(CorruptRunError, match="being run by another process"):
+            run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    assert run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path).status == "finished"

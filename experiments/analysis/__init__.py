@@ -93,7 +93,7 @@ def make_generic_figures(
     seed: int = DEFAULT_SEED,
 ) -> tuple[list[Path], list[Problem]]:
     """Generic figures into ``<out_dir>/figures``. ``figure_specs``: list of
-    :class:`experiments.analysis.plots.FigureSpec` (default: DEFAULT_FIGURE_SPECS plus a deployed-return
+    :class:`experiments.analysis.plots.FigureSpec` (default: a deployed-return
     curve per experiment). Returns (written paths, problems)."""
     from experiments.analysis import plots
 

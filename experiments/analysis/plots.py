@@ -323,55 +323,6 @@ class FigureSpec:
         return [c for c in (self.metric, self.low, self.high) if c]
 
 
-DEFAULT_FIGURE_SPECS: tuple[FigureSpec, ...] = (
-    FigureSpec(
-        "multigoal_goals_reached",
-        "seed_lines",
-        "multigoal",
-        metric="goals_reached",
-        title="Multi-goal: distinct goals reached by the policy as it acts",
-    ),
-    FigureSpec(
-        "swimmer_max_forward_x",
-        "seed_lines",
-        "swimmer",
-        metric="max_forward_x",
-        title="Swimmer: max forward distance since the start of training (Fig. 3a)",
-    ),
-    FigureSpec(
-        "swimmer_bands",
-        "seed_bands",
-        "swimmer",
-        low="epoch_min_x",
-        high="epoch_max_x",
-        title="Swimmer: min..max torso x per epoch, one row per seed (Fig. 6)",
-        ylabel="distance",
-    ),
-    FigureSpec(
-        "antmaze_min_distance",
-        "seed_lines",
-        "antmaze",
-        metric="min_distance_to_target",
-        title="Ant maze: min distance to the target since the start of training (Fig. 3b)",
-    ),
-    FigureSpec(
-        "finetune_discounted_return",
-        "mean_std",
-        "finetune",
-        metric=layout.EVAL_DISCOUNTED_RETURN_DEPLOYED,
-        title="Fine-tuning: average discounted return (Fig. 5)",
-    ),
-    FigureSpec(
-        "finetune_iqm",
-        "rliable",
-        "finetune",
-        metric=layout.EVAL_DISCOUNTED_RETURN_DEPLOYED,
-        reduction="auc:0.5",
-        title="Fine-tuning: early discounted return across tasks",
-    ),
-)
-
-
 def generic_return_specs(experiments) -> list[FigureSpec]:
     """A mean +- std figure of the deployed evaluation return for each experiment."""
     return [
@@ -438,7 +389,8 @@ def write_figures(
     reps: int = stats.DEFAULT_REPS,
     seed: int = stats.DEFAULT_SEED,
 ) -> list[Path]:
-    """Render ``specs`` (default: DEFAULT_FIGURE_SPECS plus a return curve per experiment) into ``out_dir``.
+    """Render ``specs`` (default: a return curve per experiment; the experiments' own figure specs live in
+    ``experiments.registry``) into ``out_dir``.
 
     Runs of different profiles are never mixed in one figure: with one profile in an experiment the file is
     ``<name>.png/.pdf``, with several ``<name>__<profile>.png/.pdf``. An algorithm run with several presets
@@ -446,7 +398,7 @@ def write_figures(
     """
     if specs is None:
         experiments = sorted(df["experiment"].unique()) if len(df) else []
-        specs = list(DEFAULT_FIGURE_SPECS) + generic_return_specs(experiments)
+        specs = generic_return_specs(experiments)
     paths: list[Path] = []
     for spec in specs:
         d = df[df["experiment"] == spec.experiment] if len(df) else df
