@@ -66,7 +66,7 @@ z = 1.0, which terminates.
   U-maze it is 0.14 at the start, 0.32 against the inner wall below the target and 0.018 at the far
   corner (6, 0): the reward is deceptive there, as a curved path to a Gaussian target must be.
 
-Per-step cost (``scripts/measure_ant_envs.py``, 5000 uniform random steps per task, one CPU core,
+Per-step cost (``experiments/measurements/ant_envs.py``, 5000 uniform random steps per task, one CPU core,
 mujoco 4.0.0): raw ``env.unwrapped.step`` runs at 5,500 steps/s on the open floor (0.18 ms/step), 4,800
 in the hallways and 4,300-4,400 in the mazes (0.23 ms/step; collision checks against the wall geoms cost the difference).
 Note that an ant lying on its back rests at torso z = 0.27, inside the healthy range: the z rule (as in

@@ -3,7 +3,7 @@
 For every registered ant task: raw ``env.unwrapped.step`` rate with uniform random actions (resetting on
 termination), the random policy's episode lengths (it bounces out of the healthy z range), and the Gaussian
 bump at a few landmark points of the mazes. About 20 s of one CPU core.
-Usage: python scripts/measure_ant_envs.py [--steps N]
+Usage: python experiments/measurements/ant_envs.py [--steps N]
 """
 
 from __future__ import annotations
