@@ -109,6 +109,7 @@ def amortized_svgd_loss(
     n_particles: int,
     n_updated: int,
     rule: BandwidthRule = "code",
+    noise_sampler: Callable[[int, int], th.Tensor] | None = None,
 ) -> th.Tensor:
     """Surrogate loss whose gradient is the amortized SVGD update of eq. 14 (estimator of App. C.1).
 
@@ -122,9 +123,16 @@ def amortized_svgd_loss(
     :param log_density: maps features (B, 1, F) and actions (B, K, D) to log p(a | s) up to a constant
         (B, K); for SQL, Q_soft(s, a) (alpha = 1) plus the tanh correction.
     :param features: state features, shape (B, F).
+    :param noise_sampler: maps (B, K) to noise of shape (B, K, D); None draws xi ~ N(0, I). SQL passes
+        its policy's :meth:`~softq.policies.SQLPolicy.sample_noise` when a fixed noise set is active.
     """
     batch_size, n_features = features.shape
-    noise = th.randn(batch_size, n_particles, action_dim, device=features.device)
+    if noise_sampler is None:
+        noise = th.randn(batch_size, n_particles, action_dim, device=features.device)
+    else:
+        noise = noise_sampler(batch_size, n_particles).to(features.device)
+        if noise.shape != (batch_size, n_particles, action_dim):
+            raise ValueError(f"noise_sampler returned shape {tuple(noise.shape)}, expected {(batch_size, n_particles, action_dim)}")
     actions = sampler(features[:, None, :].expand(batch_size, n_particles, n_features), noise)
     n_fixed = n_particles - n_updated
     fixed_actions = actions[:, :n_fixed].detach().requires_grad_(True)

@@ -6,6 +6,13 @@
 - :class:`SQLPolicy`: Q, its target copy and the sampler; acting deterministically means the sampler
   at zero noise, acting stochastically means a fresh noise draw.
 
+Fixed noise set (fine-tuning, App. D.1): :meth:`SQLPolicy.set_noise_set` restricts the noise to a fixed
+set of rows {xi_1, ..., xi_K}. While it is set, a stochastic action uses a row drawn uniformly at random,
+a deterministic action uses the first row xi_1 (the one a set shrunk to K = 1 keeps, so that with K = 1
+the stochastic and deterministic policies are the same function), and the SVGD step draws its particles
+from the set as well (see :meth:`SQLPolicy.sample_noise`). Without a set nothing changes. The set is a
+buffer of the policy: it is saved, loaded and checkpointed with the weights.
+
 Both networks broadcast over leading dimensions, so a batch of states times particles is one call.
 """
 
@@ -85,6 +92,7 @@ class SQLPolicy(BasePolicy):
     qf: QNetwork
     qf_target: QNetwork
     sampler: SamplingNetwork
+    noise_set: th.Tensor | None
 
     def __init__(
         self,
@@ -112,6 +120,7 @@ class SQLPolicy(BasePolicy):
         self.net_arch = [128, 128] if net_arch is None else list(net_arch)
         self.activation_fn = activation_fn
         self._build(lr_schedule)
+        self.register_buffer("noise_set", None)
 
     def _build(self, lr_schedule: Schedule) -> None:
         self.features_extractor = self.make_features_extractor()
@@ -145,10 +154,52 @@ class SQLPolicy(BasePolicy):
         Q_soft(s, a) plus the tanh correction (2018 code)."""
         return self.qf(features, actions) + tanh_log_density_correction(actions)
 
+    def set_noise_set(self, noise_set: th.Tensor | None) -> None:
+        """Restrict the sampler's noise to the rows of ``noise_set`` (shape (K, action_dim), K >= 1), or
+        lift the restriction with None. See the module docstring for what acting and SVGD then do."""
+        if noise_set is None:
+            self.noise_set = None
+            return
+        noise_set = th.as_tensor(noise_set, dtype=th.float32)
+        if noise_set.ndim != 2 or noise_set.shape[0] < 1 or noise_set.shape[1] != self.action_dim:
+            raise ValueError(f"noise_set must have shape (K >= 1, {self.action_dim}), got {tuple(noise_set.shape)}")
+        if not th.isfinite(noise_set).all():
+            raise ValueError("noise_set must be finite")
+        self.noise_set = noise_set.detach().clone().to(self.device)
+
+    @property
+    def noise_set_size(self) -> int | None:
+        """K, the number of rows of the fixed noise set; None when the noise is N(0, I)."""
+        return None if self.noise_set is None else int(self.noise_set.shape[0])
+
+    def sample_noise(self, *shape: int, device: th.device | str | None = None) -> th.Tensor:
+        """Noise of shape (*shape, action_dim): N(0, I), or rows of the fixed noise set drawn uniformly
+        with replacement when one is set. The SVGD step uses this too, so that its particles come from
+        the distribution the policy acts with (with K = 1 every particle is xi_1: the kernel is constant
+        and the step is a deterministic-policy-gradient step on f(s, xi_1))."""
+        if self.noise_set is None:
+            return th.randn(*shape, self.action_dim, device=device)
+        index = th.randint(self.noise_set.shape[0], shape, device=self.noise_set.device)
+        return self.noise_set[index].to(device)
+
     def sample_actions(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         features = self.features(obs)
-        draw = th.zeros if deterministic else th.randn
-        return self.sampler(features, draw(features.shape[0], self.action_dim, device=features.device))
+        n = features.shape[0]
+        if self.noise_set is None:
+            draw = th.zeros if deterministic else th.randn
+            return self.sampler(features, draw(n, self.action_dim, device=features.device))
+        if deterministic:
+            noise = self.noise_set[0].to(features.device).expand(n, self.action_dim)
+        else:
+            noise = self.sample_noise(n, device=features.device)
+        return self.sampler(features, noise)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        # The noise set is an optional buffer: a state dict with one sets it, a state dict without one
+        # (every policy that never had a set, e.g. a pretrained one) clears it.
+        key = prefix + "noise_set"
+        self.noise_set = state_dict[key].detach().clone() if key in state_dict else None
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         return self._predict(obs, deterministic=deterministic)

@@ -193,7 +193,11 @@ class SQL(OffPolicyAlgorithm):
         return 0.5 * ((target_q - q) ** 2).mean()
 
     def svgd_loss(self, features: th.Tensor) -> th.Tensor:
-        """Eq. 13-14: amortized SVGD of the sampler toward exp(Q(s, .)), as a surrogate loss."""
+        """Eq. 13-14: amortized SVGD of the sampler toward exp(Q(s, .)), as a surrogate loss.
+
+        With a fixed noise set on the policy (:meth:`SQLPolicy.set_noise_set`, fine-tuning) the particles
+        are drawn from that set, i.e. from the distribution the policy acts with; otherwise xi ~ N(0, I)."""
+        noise_sampler = None if self.policy.noise_set is None else self.policy.sample_noise
         return amortized_svgd_loss(
             sampler=self.policy.sampler,
             log_density=self.policy.svgd_log_density,
@@ -202,6 +206,7 @@ class SQL(OffPolicyAlgorithm):
             n_particles=self.kernel_n_particles,
             n_updated=self.kernel_n_updated,
             rule=self.bandwidth_rule,
+            noise_sampler=noise_sampler,
         )
 
     def _excluded_save_params(self) -> list[str]:
