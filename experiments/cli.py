@@ -9,7 +9,7 @@ from pathlib import Path
 from experiments import layout
 from experiments.config import PROFILES, ConfigError
 from experiments.launchers import LAUNCHERS, launch
-from experiments.registry import EXPERIMENTS, figure_specs, get_experiment
+from experiments.registry import EXPERIMENTS, dependency_order, figure_specs, get_experiment
 from experiments.runner import CorruptRunError, RunSpec, read_manifest
 
 
@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--profile", default="quick", choices=PROFILES, help="budget profile (default: quick)")
         p.add_argument("--algos", help="comma-separated algorithms (default: all of the experiment's)")
         p.add_argument("--seeds", help="comma-separated seeds (default: the profile's seed list)")
+        p.add_argument("--envs", help="comma-separated env ids (default: all of the experiment's)")
         if name != "status":
             p.add_argument("--preset", help="hyperparameter preset (default: each algorithm's default for the task)")
             p.add_argument("--workers", type=int, default=2, help="parallel runs on the local launcher (default: 2)")
@@ -59,16 +60,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _specs(args) -> list[RunSpec]:
+def _experiments(args) -> list[str]:
+    """The requested experiments (default: all), ordered so that an experiment comes after those whose
+    runs it starts from (``init_from``)."""
+    names = args.experiments or sorted(EXPERIMENTS)
+    for name in names:
+        get_experiment(name)  # validate early
+    return [name for stage in dependency_order(names) for name in stage]
+
+
+def _specs(args, names: list[str] | None = None) -> list[RunSpec]:
+    """Every (experiment, env, algo, seed) requested. ``env`` is set only for experiments with several envs."""
     specs = []
-    for name in args.experiments or sorted(EXPERIMENTS):
+    for name in names if names is not None else _experiments(args):
         experiment = get_experiment(name)
-        budget = experiment.config.budget(args.profile)
+        config = experiment.config
+        budget = config.budget(args.profile)
         algos = _split(args.algos) or experiment.algos
         seeds = [int(s) for s in _split(args.seeds)] or list(budget.seeds)
+        envs = _split(getattr(args, "envs", None)) or list(config.envs)
+        unknown = [env for env in envs if env not in config.envs]
+        if unknown:
+            raise ConfigError(f"unknown env(s) {unknown} for {name}; valid envs: {list(config.envs)}")
         for algo in algos:
-            experiment.config.hyperparameters(algo, getattr(args, "preset", None))  # validate early
-            specs += [RunSpec(name, algo, seed, args.profile, preset=getattr(args, "preset", None)) for seed in seeds]
+            config.hyperparameters(algo, getattr(args, "preset", None))  # validate early
+        multi_env = len(config.envs) > 1
+        specs += [
+            RunSpec(name, algo, seed, args.profile, env=env if multi_env else None, preset=getattr(args, "preset", None))
+            for env in envs
+            for algo in algos
+            for seed in seeds
+        ]
     return specs
 
 
@@ -79,19 +101,33 @@ def _split(text: str | None) -> list[str]:
 def cmd_list(args) -> int:
     for name, experiment in sorted(EXPERIMENTS.items()):
         config = experiment.config
-        print(f"{name}  ({experiment.paper_figures})  env {config.env}")
+        print(f"{name}  ({experiment.paper_figures})  env{'s' if len(config.envs) > 1 else ''} {', '.join(config.envs)}")
         print(f"  {experiment.description}")
         for algo, spec in config.algos.items():
-            print(f"  algo {algo:5s} presets {sorted(spec['presets'])} (default {spec['default']})")
+            extra = f" starts from {config.init_from(algo)}" if config.init_from(algo) else ""
+            print(f"  algo {algo:5s} presets {sorted(spec['presets'])} (default {spec['default']}){extra}")
         for profile, budget in config.profiles.items():
             print(f"  profile {profile:6s} {budget.n_epochs} epochs x {budget.steps_per_epoch} steps, seeds {list(budget.seeds)}")
     return 0
 
 
 def cmd_run(args) -> int:
-    outcomes = launch(_specs(args), args.out, launcher=args.launcher, workers=args.workers, address=args.address)
+    """Runs in stages by dependency (a stage's runs start only when the runs they start from finished),
+    then each experiment's finalize step (e.g. composition)."""
+    names = _experiments(args)
+    specs = _specs(args, names)  # validates every request before anything runs
+    outcomes = []
+    for stage in dependency_order(names):
+        stage_specs = [spec for spec in specs if spec.experiment in stage]
+        outcomes += launch(stage_specs, args.out, launcher=args.launcher, workers=args.workers, address=args.address)
     for outcome in sorted(outcomes, key=lambda o: str(o.folder)):
         print(f"{outcome.status:9s} {outcome.folder}")
+    for name in names:
+        finalize = get_experiment(name).finalize
+        if finalize is not None:
+            seeds = [int(s) for s in _split(args.seeds)] or None
+            for line in finalize(Path(args.out), args.profile, seeds):
+                print(line)
     return 0
 
 
@@ -110,7 +146,7 @@ def cmd_reproduce(args) -> int:
 def cmd_status(args) -> int:
     counts = {"finished": 0, "partial": 0, "missing": 0, "corrupt": 0}
     for spec in _specs(args):
-        env_id = get_experiment(spec.experiment).config.env
+        env_id = spec.env or get_experiment(spec.experiment).config.env
         folder = layout.run_dir(args.out, spec.experiment, env_id, spec.algo, spec.seed)
         try:
             manifest = read_manifest(folder)
@@ -124,7 +160,8 @@ def cmd_status(args) -> int:
             else:
                 state, detail = "partial", f"profile {manifest['profile']}, {_epochs_done(folder)} epochs written"
         counts[state] += 1
-        print(f"{state:9s} {spec.experiment}/{spec.algo}/seed_{spec.seed}  {detail}")
+        env = f"{layout.env_slug(spec.env)}/" if spec.env else ""
+        print(f"{state:9s} {spec.experiment}/{env}{spec.algo}/seed_{spec.seed}  {detail}")
     print(", ".join(f"{n} {state}" for state, n in counts.items()))
     return 0
 

@@ -1,10 +1,26 @@
 """Per-task hyperparameter files (``experiments/hyperparams/<task>.yaml``): budgets per profile and
-per-(algo, preset) hyperparameters, each value citing its source in the file."""
+per-(algo, preset) hyperparameters, each value citing its source in the file.
+
+A task file names its env (``env: <id>``) or several (``envs: [<id>, ...]``: every algo runs on each).
+Besides ``default`` and ``presets``, an algo entry may say
+
+- ``algorithm``: which algorithm class it is (``sql``, ``ddpg``, ``sac``, ``td3``); default the algo's
+  name, so that e.g. ``sql_pretrained`` and ``sql_alpha10`` are labels of SQL runs;
+- ``init_from: {experiment, algo, preset[, env]}``: start from the weights of the finished run of that
+  experiment/algo with the same seed and profile (``artifacts/model.zip``; see
+  :func:`experiments.models.load_weights`);
+- ``warmup: policy``: act with the policy during SB3's warm-up (``learning_starts``) instead of SB3's
+  uniform random actions; for initialised policies, whose behaviour is the point (default ``random``).
+
+A preset may carry a ``schedule`` mapping, handed to the experiment's epoch hook (it is not an argument
+of the algorithm). Other top-level keys of the file (e.g. ``composition``) are kept in
+:attr:`TaskConfig.sections` for the experiment's own code.
+"""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +40,7 @@ class Budget:
     n_epochs: int
     seeds: tuple[int, ...]
     learning_starts: int | None = None  # smoke budgets shorten the warm-up so that updates still run
+    eval_episodes: int | None = None  # None: the task's eval_episodes
 
     @property
     def total_steps(self) -> int:
@@ -33,15 +50,62 @@ class Budget:
         return {"steps_per_epoch": self.steps_per_epoch, "n_epochs": self.n_epochs, "total_steps": self.total_steps}
 
 
+ALGORITHM_CLASSES = ("sql", "ddpg", "sac", "td3")
+WARMUPS = ("random", "policy")
+_ALGO_KEYS = {"default", "presets", "algorithm", "init_from", "warmup"}
+_KNOWN_KEYS = {"env", "envs", "gamma", "eval_episodes", "profiles", "algos", "default_algos"}
+
+
+@dataclass(frozen=True)
+class InitFrom:
+    """Where an algo's initial weights come from: the finished run (experiment, env, algo) of the same
+    seed and profile, which must have run with ``preset``."""
+
+    experiment: str
+    algo: str
+    preset: str
+    env: str | None = None  # None: that experiment's (only) env
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     name: str
-    env: str
+    env: str  # the first (for most tasks the only) env
     gamma: float
     eval_episodes: int
     profiles: dict[str, Budget]
-    algos: dict[str, dict[str, Any]]  # algo -> {"default": preset, "presets": {preset: hyperparameters}}
+    algos: dict[str, dict[str, Any]]  # algo -> {"default": preset, "presets": {preset: hyperparameters}, ...}
     default_algos: tuple[str, ...]  # run unless --algos says otherwise
+    envs: tuple[str, ...] = ()  # every env the algos run on; () means (env,)
+    sections: dict[str, Any] = field(default_factory=dict)  # other top-level keys of the task file
+
+    def __post_init__(self) -> None:
+        if not self.envs:
+            object.__setattr__(self, "envs", (self.env,))
+
+    def _algo(self, algo: str) -> dict[str, Any]:
+        if algo not in self.algos:
+            raise ConfigError(f"unknown algo {algo!r} for {self.name}; valid algos: {sorted(self.algos)}")
+        return self.algos[algo]
+
+    def algorithm(self, algo: str) -> str:
+        """The algorithm class key (``sql``, ``ddpg``, ``sac``, ``td3``) of an algo label."""
+        return self._algo(algo).get("algorithm", algo)
+
+    def init_from(self, algo: str) -> InitFrom | None:
+        spec = self._algo(algo).get("init_from")
+        return None if spec is None else InitFrom(**spec)
+
+    def warmup(self, algo: str) -> str:
+        return self._algo(algo).get("warmup", "random")
+
+    def eval_episodes_for(self, profile: str) -> int:
+        budget = self.budget(profile)
+        return self.eval_episodes if budget.eval_episodes is None else budget.eval_episodes
+
+    def dependencies(self) -> set[str]:
+        """Experiments whose runs some algo of this task starts from."""
+        return {init.experiment for algo in self.algos if (init := self.init_from(algo)) is not None}
 
     def budget(self, profile: str) -> Budget:
         if profile not in self.profiles:
@@ -54,9 +118,7 @@ class TaskConfig:
         A deep copy: YAML merge keys share nested dicts between algos, and SB3 mutates ``policy_kwargs``
         (DDPG sets ``n_critics``), which would otherwise leak into the next run of a pooled worker.
         """
-        if algo not in self.algos:
-            raise ConfigError(f"unknown algo {algo!r} for {self.name}; valid algos: {sorted(self.algos)}")
-        presets = self.algos[algo]["presets"]
+        presets = self._algo(algo)["presets"]
         preset = preset or self.algos[algo]["default"]
         if preset not in presets:
             raise ConfigError(f"unknown preset {preset!r} for {algo} on {self.name}; valid presets: {sorted(presets)}")
@@ -75,16 +137,34 @@ def load_task(name: str | Path) -> TaskConfig:
             int(spec["n_epochs"]),
             tuple(int(s) for s in spec["seeds"]),
             spec.get("learning_starts"),
+            spec.get("eval_episodes"),
         )
         if budget.total_steps <= 0 or not budget.seeds:
             raise ConfigError(f"{path}: profile {profile!r} has a zero budget or no seeds: {spec}")
         profiles[profile] = budget
+    if ("env" in raw) == ("envs" in raw):
+        raise ConfigError(f"{path}: give exactly one of env: <id> or envs: [<id>, ...]")
+    envs = (raw["env"],) if "env" in raw else tuple(raw["envs"])
+    if not envs or len(set(envs)) != len(envs):
+        raise ConfigError(f"{path}: envs must be a non-empty list without repeats, got {list(envs)}")
+    for algo, entry in raw["algos"].items():
+        unknown = set(entry) - _ALGO_KEYS
+        if unknown:
+            raise ConfigError(f"{path}: algo {algo!r} has unknown key(s) {sorted(unknown)}; valid: {sorted(_ALGO_KEYS)}")
+        if entry.get("algorithm", algo) not in ALGORITHM_CLASSES:
+            raise ConfigError(f"{path}: algo {algo!r} needs algorithm: one of {list(ALGORITHM_CLASSES)}")
+        if entry.get("warmup", "random") not in WARMUPS:
+            raise ConfigError(f"{path}: algo {algo!r} has warmup {entry['warmup']!r}; valid: {list(WARMUPS)}")
+        if "init_from" in entry and set(entry["init_from"]) - {"experiment", "algo", "preset", "env"}:
+            raise ConfigError(f"{path}: algo {algo!r}: init_from takes experiment, algo, preset and env")
     return TaskConfig(
         name=path.stem,
-        env=raw["env"],
+        env=envs[0],
         gamma=float(raw["gamma"]),
         eval_episodes=int(raw["eval_episodes"]),
         profiles=profiles,
         algos=raw["algos"],
         default_algos=tuple(raw.get("default_algos", raw["algos"])),
+        envs=envs,
+        sections={k: v for k, v in raw.items() if k not in _KNOWN_KEYS and k != "shared" and not k.startswith("_")},
     )

@@ -39,7 +39,7 @@ def rollout(model: BaseAlgorithm, env: gym.Env, *, deterministic: bool, seed: in
     return episode
 
 
-EVALUATION, RESUME = 0, 1  # purposes of derived seeds
+EVALUATION, RESUME, NOISE_SET = 0, 1, 2  # purposes of derived seeds
 
 
 def derived_seed(run_seed: int, purpose: int, *keys: int) -> int:

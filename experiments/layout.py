@@ -7,7 +7,8 @@ A run is (experiment, algo, env, seed) at one profile. Its folder is
   (the ``EVAL_*`` columns below for every task, plus the task's own metrics).
 - ``manifest.json``: what ran (config, preset, profile, budget, git commit and dirty flag, package
   versions, torch threads, CPU/GPU, start and end time) and ``status``.
-- ``artifacts/``: small per-run files that figures need (e.g. rollouts, Q-value grids), committed.
+- ``artifacts/``: small per-run files that figures need (e.g. rollouts, Q-value grids) and, for runs that
+  other runs start from, the policy weights (``WEIGHTS``), committed.
 - ``checkpoint/``: model, replay buffer and RNG states for resume; gitignored.
 """
 
@@ -20,6 +21,9 @@ PROGRESS = "progress.csv"
 MANIFEST = "manifest.json"
 ARTIFACTS = "artifacts"
 CHECKPOINT = "checkpoint"
+# artifacts/model.zip: the policy weights a finished run hands to another (pretraining -> fine-tuning,
+# constituents -> composition); written by experiments.models.save_weights, small, committed.
+WEIGHTS = "model.zip"
 
 STATUS_RUNNING = "running"
 STATUS_FINISHED = "finished"

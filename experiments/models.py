@@ -1,23 +1,98 @@
-"""Build SQL, DDPG, SAC and TD3 from a task's hyperparameters, and read their Q functions."""
+"""Build SQL, DDPG, SAC and TD3 from a task's hyperparameters, read their Q functions, and save and load
+the weights that one run hands to another (pretraining -> fine-tuning, constituents -> composition).
+
+Weights files (``artifacts/model.zip``, :func:`save_weights`) are SB3 zip files holding only what a
+policy needs: the policy's online networks (SQL: Q and sampler; DDPG: actor and critic; SAC: actor and
+critics) and, for SAC with automatic entropy tuning, ``log_ent_coef``. No target networks (they are
+copies of the online networks when loaded), no optimizer state, no replay buffer: a fine-tuned model
+starts with fresh Adam moments and an empty buffer (deviation ``finetune-initialisation``). They are
+small enough to commit, and are not loadable with ``SQL.load`` (which wants the optimizers too); use
+:func:`load_weights` into a model, or :func:`load_policy` for the policy alone.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import load_from_zip_file, save_to_zip_file
 
 from baselines import SAC, TD3, HardTargetDDPG, make_action_noise
 from softq import SQL
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sql": SQL, "ddpg": HardTargetDDPG, "sac": SAC, "td3": TD3}
+TARGET_NETWORKS = {"qf_target": "qf", "actor_target": "actor", "critic_target": "critic"}  # target -> online
 
 
-def make_model(algo: str, env: gym.Env, hyperparameters: dict[str, Any], *, gamma: float, seed: int, total_steps: int) -> BaseAlgorithm:
-    """A fresh model. ``gamma`` is the task's, unless the preset sets its own. The replay buffer is capped at the run's total steps: a buffer that can never
-    fill behaves identically, and checkpoints stay small (deviation ``buffer-capped-at-budget``)."""
+class _PolicyWarmup:
+    """Mixin: act with the policy (plus the algorithm's action noise) during the warm-up too.
+
+    SB3 acts uniformly at random for the first ``learning_starts`` steps and only gates training on it;
+    Algorithm 1 acts with the policy from the first step. For a policy initialised from pretraining the
+    random warm-up would throw its behaviour away, so those runs use this (task file ``warmup: policy``).
+    """
+
+    def _sample_action(self, learning_starts: int, action_noise=None, n_envs: int = 1):
+        return super()._sample_action(0, action_noise, n_envs)
+
+
+class PolicyWarmupSQL(_PolicyWarmup, SQL):
+    pass
+
+
+class PolicyWarmupDDPG(_PolicyWarmup, HardTargetDDPG):
+    pass
+
+
+class PolicyWarmupSAC(_PolicyWarmup, SAC):
+    pass
+
+
+class PolicyWarmupTD3(_PolicyWarmup, TD3):
+    pass
+
+
+POLICY_WARMUP: dict[str, type[BaseAlgorithm]] = {
+    "sql": PolicyWarmupSQL,
+    "ddpg": PolicyWarmupDDPG,
+    "sac": PolicyWarmupSAC,
+    "td3": PolicyWarmupTD3,
+}
+
+
+def algorithm_class(algo: str, warmup: str = "random") -> type[BaseAlgorithm]:
+    if warmup not in ("random", "policy"):
+        raise ValueError(f"unknown warmup {warmup!r}; valid: ['policy', 'random']")
+    return (POLICY_WARMUP if warmup == "policy" else ALGORITHMS)[algo]
+
+
+def algorithm_key(model: BaseAlgorithm) -> str:
+    """``sql``, ``ddpg``, ``sac`` or ``td3`` for a model (DDPG is checked before its base class TD3)."""
+    for key, cls in ALGORITHMS.items():
+        if isinstance(model, cls):
+            return key
+    raise TypeError(f"not one of the suite's algorithms: {type(model).__name__}")
+
+
+def make_model(
+    algo: str,
+    env: gym.Env,
+    hyperparameters: dict[str, Any],
+    *,
+    gamma: float,
+    seed: int,
+    total_steps: int,
+    warmup: str = "random",
+) -> BaseAlgorithm:
+    """A fresh model of algorithm class ``algo``. ``gamma`` is the task's, unless the preset sets its own. The replay buffer is capped at the run's total steps: a buffer that can never
+    fill behaves identically, and checkpoints stay small (deviation ``buffer-capped-at-budget``).
+    ``warmup="policy"``: act with the policy during the warm-up (see :class:`_PolicyWarmup`)."""
+    cls = algorithm_class(algo, warmup)
     kwargs = dict(hyperparameters)
     kwargs["buffer_size"] = min(int(kwargs.get("buffer_size", 1_000_000)), total_steps)
     if "action_noise" in kwargs:
@@ -27,12 +102,90 @@ def make_model(algo: str, env: gym.Env, hyperparameters: dict[str, Any], *, gamm
     common = dict(seed=seed, verbose=0, device="cpu")
     if algo == "sql":
         preset = kwargs.pop("preset")
-        return SQL.from_preset(preset, policy, env, **kwargs, **common)
-    return ALGORITHMS[algo](policy, env, **kwargs, **common)
+        return cls.from_preset(preset, policy, env, **kwargs, **common)
+    return cls(policy, env, **kwargs, **common)
 
 
-def load_model(algo: str, path: str, env: gym.Env) -> BaseAlgorithm:
-    return ALGORITHMS[algo].load(path, env=env, device="cpu")
+def load_model(algo: str, path: str, env: gym.Env, warmup: str = "random") -> BaseAlgorithm:
+    return algorithm_class(algo, warmup).load(path, env=env, device="cpu")
+
+
+# --- weights ---------------------------------------------------------------------------------------
+
+
+def _is_target(key: str) -> bool:
+    return key.split(".", 1)[0] in TARGET_NETWORKS
+
+
+def save_weights(model: BaseAlgorithm, path: str | Path) -> Path:
+    """Write the policy's online weights (see the module docstring) to ``path`` (a .zip)."""
+    state = {k: v.detach().clone() for k, v in model.policy.state_dict().items() if not _is_target(k)}
+    data = {
+        "algorithm": algorithm_key(model),
+        "policy_class": type(model.policy),
+        "observation_space": model.observation_space,
+        "action_space": model.action_space,
+        "policy_kwargs": dict(model.policy_kwargs),
+        "num_timesteps": int(model.num_timesteps),
+        "reward_scale": getattr(model, "reward_scale", None),
+    }
+    variables = {}
+    if isinstance(getattr(model, "log_ent_coef", None), th.Tensor):
+        variables["log_ent_coef"] = model.log_ent_coef.detach().clone()
+    path = Path(path)
+    save_to_zip_file(path, data=data, params={"policy": state}, pytorch_variables=variables)
+    return path
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, Any], dict[str, th.Tensor], dict[str, th.Tensor]]:
+    """(metadata, policy state dict without targets, extra variables) of a weights file."""
+    data, params, variables = load_from_zip_file(Path(path), device="cpu")
+    if data is None or "algorithm" not in data or "policy" not in params:
+        raise ValueError(f"{path} is not a weights file written by experiments.models.save_weights")
+    return data, params["policy"], variables or {}
+
+
+def _load_policy_state(policy: BasePolicy, state: dict[str, th.Tensor], source: str) -> None:
+    try:
+        missing, unexpected = policy.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # shape mismatch: another network size
+        raise ValueError(f"the weights in {source} do not fit this model's networks (another net_arch?): {error}") from error
+    missing = [k for k in missing if not _is_target(k)]
+    if missing or unexpected:
+        raise ValueError(f"the weights in {source} do not match this policy: missing {missing}, unexpected {list(unexpected)}")
+    for target, online in TARGET_NETWORKS.items():
+        if hasattr(policy, target):
+            getattr(policy, target).load_state_dict(getattr(policy, online).state_dict())
+
+
+def load_weights(model: BaseAlgorithm, path: str | Path) -> dict[str, Any]:
+    """Load a weights file into ``model``'s policy: online networks from the file, targets copied from
+    them, SAC's ``log_ent_coef`` too; optimizer states and the replay buffer are left as they are.
+
+    Raises ValueError if the file is of another algorithm, observation or action space, or network size.
+    Returns the file's metadata.
+    """
+    data, state, variables = read_weights(path)
+    key = algorithm_key(model)
+    if data["algorithm"] != key:
+        raise ValueError(f"{path} holds {data['algorithm']} weights; this model is {key}")
+    for space in ("observation_space", "action_space"):
+        if data[space] != getattr(model, space):
+            raise ValueError(f"{path} was trained with {space} {data[space]}; this model has {getattr(model, space)}")
+    _load_policy_state(model.policy, state, str(path))
+    if "log_ent_coef" in variables and isinstance(getattr(model, "log_ent_coef", None), th.Tensor):
+        with th.no_grad():
+            model.log_ent_coef.copy_(variables["log_ent_coef"])
+    return data
+
+
+def load_policy(path: str | Path) -> BasePolicy:
+    """The policy of a weights file on its own (evaluation mode), e.g. to roll it out or read its Q."""
+    data, state, _ = read_weights(path)
+    policy = data["policy_class"](data["observation_space"], data["action_space"], lambda _: 0.0, **data["policy_kwargs"])
+    _load_policy_state(policy, state, str(path))
+    policy.set_training_mode(False)
+    return policy
 
 
 def q_values(model: BaseAlgorithm, observations: np.ndarray, actions: np.ndarray) -> np.ndarray:

@@ -20,6 +20,10 @@ from softq.envs.swimmer import FINISH_LINE_X
 ArtifactWriter = Callable[[BaseAlgorithm, gym.Env, Path], None]
 # (root of results, output folder, profile) -> written figure paths
 FigureMaker = Callable[[Path, Path, str], list[Path]]
+# (model, index of the epoch about to start, the preset's schedule, run seed) -> values to log in that epoch's row
+EpochHook = Callable[[BaseAlgorithm, int, dict, int], dict[str, float]]
+# (root of results, profile, seeds or None for the profile's) -> lines to print; runs after the experiment's runs
+Finalizer = Callable[[Path, str, "list[int] | None"], list[str]]
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,17 @@ class Experiment:
     write_artifacts: ArtifactWriter | None = None
     figures: tuple[FigureMaker, ...] = field(default_factory=tuple)  # experiment-specific figure code
     figure_specs: tuple[FigureSpec, ...] = field(default_factory=tuple)  # generic figures of the analysis layer
+    epoch_hook: EpochHook | None = None  # called by the runner at the start of every epoch
+    finalize: Finalizer | None = None  # called by ``run``/``reproduce`` after the experiment's runs
 
     @cached_property
     def config(self) -> TaskConfig:
         return load_task(self.task)
+
+    @property
+    def dependencies(self) -> set[str]:
+        """Experiments whose runs this one's runs start from (task file ``init_from``)."""
+        return self.config.dependencies()
 
     @property
     def algos(self) -> list[str]:
@@ -88,6 +99,25 @@ EXPERIMENTS: dict[str, Experiment] = {
         ),
     ]
 }
+
+
+def dependency_order(names) -> list[list[str]]:
+    """Experiments in stages: each stage only starts from runs of earlier stages (``init_from``)."""
+    levels: dict[str, int] = {}
+
+    def level(name: str, seen: tuple[str, ...] = ()) -> int:
+        if name in seen:
+            raise ConfigError(f"experiments start from each other in a cycle: {' -> '.join((*seen, name))}")
+        if name not in levels:
+            deps = get_experiment(name).dependencies
+            levels[name] = 1 + max((level(d, (*seen, name)) for d in deps), default=-1)
+        return levels[name]
+
+    names = list(dict.fromkeys(names))
+    stages: dict[int, list[str]] = {}
+    for name in names:
+        stages.setdefault(level(name), []).append(name)
+    return [stages[k] for k in sorted(stages)]
 
 
 def figure_specs() -> list[FigureSpec]:
