@@ -105,3 +105,30 @@ class AntMazeMetrics(TaskMetrics):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.min_distance = state["min_distance"]
+
+
+class PretrainMetrics(TaskMetrics):
+    """From the evaluation rollouts of the ant pretraining task (Fig. 7), each rollout's planar torso
+    displacement d = (x, y)_end - (x, y)_start (observation entries 0 and 1):
+
+    - ``distance_deployed``, ``distance_exploring``: mean ||d|| of the deterministic / acting policy's rollouts;
+    - ``heading_concentration_exploring``: ||mean of d / ||d||||, 1 when every acting rollout ends up in the
+      same direction, near 0 when the directions spread around the circle (the paper: lower alpha runs
+      farther but less diversely). Rollouts that moved less than 1 cm are left out; NaN if none moved.
+    """
+
+    def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
+        import numpy as np
+
+        def displacements(episodes: list[Episode]) -> np.ndarray:
+            return np.array([np.asarray(e.observations[-1][:2]) - np.asarray(e.observations[0][:2]) for e in episodes])
+
+        d_det, d_exp = displacements(deployed), displacements(exploring)
+        norms = np.linalg.norm(d_exp, axis=1)
+        moved = norms > 0.01
+        concentration = float(np.linalg.norm((d_exp[moved] / norms[moved, None]).mean(0))) if moved.any() else float("nan")
+        return {
+            "distance_deployed": float(np.linalg.norm(d_det, axis=1).mean()),
+            "distance_exploring": float(norms.mean()),
+            "heading_concentration_exploring": concentration,
+        }

@@ -10,10 +10,10 @@ from pathlib import Path
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from experiments import multigoal
+from experiments import composition, finetune, multigoal, pretrain
 from experiments.analysis.plots import FigureSpec, generic_return_specs
 from experiments.config import ConfigError, TaskConfig, load_task
-from experiments.metrics import AntMazeMetrics, MultiGoalMetrics, SwimmerMetrics, TaskMetrics
+from experiments.metrics import AntMazeMetrics, MultiGoalMetrics, PretrainMetrics, SwimmerMetrics, TaskMetrics
 from softq.envs.ant import ANTMAZE_THRESHOLD
 from softq.envs.swimmer import FINISH_LINE_X
 
@@ -96,6 +96,42 @@ EXPERIMENTS: dict[str, Experiment] = {
                            ref=ANTMAZE_THRESHOLD, ref_label="upper-passage threshold", ylabel="min distance to target (m)",
                            title="Ant maze: min distance to the target since the start of training (Fig. 3b)"),
             ),
+        ),
+        Experiment(
+            name="pretrain",
+            description="Ant in an open arena, reward = speed in any direction: max-ent pretraining (alpha sweep)",
+            paper_figures="Fig. 4a, Fig. 7",
+            task="pretrain",
+            metrics=PretrainMetrics,
+            write_artifacts=pretrain.write_artifacts,
+            figures=(pretrain.figure_7,),
+            figure_specs=(
+                FigureSpec("pretrain_distance", "mean_std", "pretrain", metric="distance_exploring",
+                           ylabel="distance from the start (m)",
+                           title="Ant pretraining: distance travelled by evaluation rollouts of the policy as it acts"),
+            ),
+        ),
+        Experiment(
+            name="finetune",
+            description="Pretrained ant policies fine-tuned on a wide and a narrow hallway and a U-maze",
+            paper_figures="Fig. 4b-d, Fig. 5",
+            task="finetune",
+            epoch_hook=finetune.apply_schedule,
+            figure_specs=(
+                FigureSpec("finetune_fig5_discounted_return", "mean_std", "finetune",
+                           metric="eval_discounted_return_deployed", ylabel="average discounted return",
+                           title="Fine-tuning: discounted return of the deployed policy, mean +- 1 std over seeds (Fig. 5)"),
+            ),
+        ),
+        Experiment(
+            name="composition",
+            description="Two SQL policies on multi-goal sub-tasks composed by averaging their Q functions (ICRA 2018)",
+            paper_figures="beyond the paper",
+            task="composition",
+            metrics=MultiGoalMetrics,
+            write_artifacts=composition.write_artifacts,
+            figures=(composition.figure,),
+            finalize=composition.finalize,
         ),
     ]
 }
