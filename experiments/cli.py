@@ -104,7 +104,8 @@ def cmd_list(args) -> int:
         print(f"{name}  ({experiment.paper_figures})  env{'s' if len(config.envs) > 1 else ''} {', '.join(config.envs)}")
         print(f"  {experiment.description}")
         for algo, spec in config.algos.items():
-            extra = f" starts from {config.init_from(algo)}" if config.init_from(algo) else ""
+            init = config.init_from(algo)
+            extra = f" (starts from {init.experiment}/{init.algo} [{init.preset}] of the same seed)" if init else ""
             print(f"  algo {algo:5s} presets {sorted(spec['presets'])} (default {spec['default']}){extra}")
         for profile, budget in config.profiles.items():
             print(f"  profile {profile:6s} {budget.n_epochs} epochs x {budget.steps_per_epoch} steps, seeds {list(budget.seeds)}")
