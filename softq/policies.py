@@ -185,13 +185,12 @@ class SQLPolicy(BasePolicy):
     def sample_actions(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         features = self.features(obs)
         n = features.shape[0]
-        if self.noise_set is None:
-            draw = th.zeros if deterministic else th.randn
-            return self.sampler(features, draw(n, self.action_dim, device=features.device))
-        if deterministic:
-            noise = self.noise_set[0].to(features.device).expand(n, self.action_dim)
-        else:
+        if not deterministic:
             noise = self.sample_noise(n, device=features.device)
+        elif self.noise_set is None:
+            noise = th.zeros(n, self.action_dim, device=features.device)
+        else:
+            noise = self.noise_set[0].to(features.device).expand(n, self.action_dim)
         return self.sampler(features, noise)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):

@@ -197,7 +197,6 @@ class SQL(OffPolicyAlgorithm):
 
         With a fixed noise set on the policy (:meth:`SQLPolicy.set_noise_set`, fine-tuning) the particles
         are drawn from that set, i.e. from the distribution the policy acts with; otherwise xi ~ N(0, I)."""
-        noise_sampler = None if self.policy.noise_set is None else self.policy.sample_noise
         return amortized_svgd_loss(
             sampler=self.policy.sampler,
             log_density=self.policy.svgd_log_density,
@@ -206,7 +205,7 @@ class SQL(OffPolicyAlgorithm):
             n_particles=self.kernel_n_particles,
             n_updated=self.kernel_n_updated,
             rule=self.bandwidth_rule,
-            noise_sampler=noise_sampler,
+            noise_sampler=self.policy.sample_noise,
         )
 
     def _excluded_save_params(self) -> list[str]:
