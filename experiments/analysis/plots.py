@@ -241,7 +241,8 @@ def plot_mean_std(
         ax.set_title(env, fontsize=8)
         ax.set_xlabel(x)
         ax.set_ylabel(ylabel or metric)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # a panel whose env has no values of the metric has no curves
+            ax.legend(fontsize=7)
     _title(fig, title or f"{metric}: mean ± 1 std over seeds", df)
     return fig
 
