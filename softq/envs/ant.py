@@ -86,9 +86,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import mujoco
-import numpy as np
 from gymnasium import utils
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
+
+from softq.envs.actions import checked_action
 
 ASSET_XML = Path(__file__).parent / "assets" / "ant_arena.xml"
 
@@ -354,12 +355,7 @@ class AntArenaEnv(AntEnv):
         return math.hypot(x - self.arena.target[0], y - self.arena.target[1])
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != self.action_space.shape:
-            raise ValueError(f"Ant action must have shape {self.action_space.shape}, got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"Ant action must be finite, got {action}")
-        action = np.clip(action, self.action_space.low, self.action_space.high)
+        action = checked_action(action, self.action_space, "Ant")
 
         xy_before = self.data.qpos[0:2].copy()
         self.do_simulation(action, self.frame_skip)

@@ -24,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from softq.envs.actions import checked_action
+
 GOALS = np.array([[5.0, 0.0], [-5.0, 0.0], [0.0, 5.0], [0.0, -5.0]])
 GOAL_NAMES = ("right", "left", "up", "down")  # the rows of GOALS
 GOAL_RADIUS = 1.0
@@ -100,12 +102,7 @@ class MultiGoalEnv(gym.Env):
         return self._observation(), {"goal": -1}
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != (2,):
-            raise ValueError(f"MultiGoal action must have shape (2,), got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"MultiGoal action must be finite, got {action}")
-        action = np.clip(action, -1.0, 1.0)
+        action = checked_action(action, self.action_space, "MultiGoal")
         self._position = np.clip(self._position + action, -POSITION_BOUND, POSITION_BOUND)
         goal, distance = nearest_goal(self._position) if self.goals is None else self._nearest_rewarded_goal()
         reached = distance < GOAL_RADIUS

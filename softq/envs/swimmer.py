@@ -50,6 +50,8 @@ import numpy as np
 from gymnasium import utils
 from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
 
+from softq.envs.actions import checked_action
+
 FINISH_LINE_X = 2.0
 FINISH_BONUS = 1.0
 FORWARD_REWARD_WEIGHT = 1.0
@@ -116,12 +118,7 @@ class SwimmerFinishLineEnv(SwimmerEnv):
         )
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != self.action_space.shape:
-            raise ValueError(f"Swimmer action must have shape {self.action_space.shape}, got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"Swimmer action must be finite, got {action}")
-        action = np.clip(action, self.action_space.low, self.action_space.high)
+        action = checked_action(action, self.action_space, "Swimmer")
 
         xy_before = self.data.qpos[0:2].copy()
         self.do_simulation(action, self.frame_skip)
