@@ -9,8 +9,8 @@ import tempfile
 import pytest
 
 from experiments import layout
-from experiments.launchers import launch
-from experiments.runner import RunSpec
+from experiments.cli import main
+from experiments.registry import EXPERIMENTS
 
 pytest.importorskip("ray")
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -43,11 +43,16 @@ def ray_head():
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def test_smoke_sweep_through_a_local_ray_cluster(tmp_path, ray_head):
-    specs = [RunSpec("multigoal", algo, 0, "smoke") for algo in ("sql", "ddpg", "sac")]
-    outcomes = launch(specs, tmp_path / "results", launcher="ray", address=ray_head)
-    assert sorted(o.spec.algo for o in outcomes) == ["ddpg", "sac", "sql"]
-    for spec in specs:
-        folder = layout.run_dir(tmp_path / "results", "multigoal", "softq/MultiGoal-v0", spec.algo, 0)
-        assert '"status": "finished"' in (folder / layout.MANIFEST).read_text()
-        assert len((folder / layout.PROGRESS).read_text().splitlines()) == 1 + 3
+def test_smoke_sweep_of_every_experiment_through_a_local_ray_cluster(tmp_path, ray_head):
+    """The smoke profile of every registered experiment and algorithm, sent as Ray tasks (in dependency
+    stages: pretraining before fine-tuning), lands in the usual layout."""
+    out = tmp_path / "results"
+    assert main(["run", *EXPERIMENTS, "--profile", "smoke", "--launcher", "ray", "--address", ray_head, "--out", str(out)]) == 0
+    for name, experiment in EXPERIMENTS.items():
+        budget = experiment.config.budget("smoke")
+        for env in experiment.config.envs:
+            for algo in experiment.algos:
+                for seed in budget.seeds:
+                    folder = layout.run_dir(out, name, env, algo, seed)
+                    assert '"status": "finished"' in (folder / layout.MANIFEST).read_text(), folder
+                    assert len((folder / layout.PROGRESS).read_text().splitlines()) == 1 + budget.n_epochs
