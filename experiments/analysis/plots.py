@@ -124,6 +124,14 @@ def _envs(df: pd.DataFrame) -> list[str]:
     return sorted(df["env"].unique())
 
 
+def _panels_per_env(df: pd.DataFrame, panel_width: float):
+    """A figure with one panel per env of ``df`` side by side: (envs, figure, axes, colour per algo)."""
+    envs = _envs(df)
+    fig = _new_figure(panel_width * len(envs), 3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(envs), squeeze=False)[0])
+    return envs, fig, axes, algo_colours(df["algo"])
+
+
 def plot_seed_lines(
     df: pd.DataFrame,
     metric: str,
@@ -135,10 +143,7 @@ def plot_seed_lines(
     ylabel: str | None = None,
 ) -> Figure:
     """One line per (algo, seed) of ``metric`` against ``x``, colour per algo; one panel per env."""
-    envs = _envs(df)
-    fig = _new_figure(5.0 * len(envs), 3.6)
-    axes = np.atleast_1d(fig.subplots(1, len(envs), squeeze=False)[0])
-    colours = algo_colours(df["algo"])
+    envs, fig, axes, colours = _panels_per_env(df, panel_width=5.0)
     for ax, env in zip(axes, envs, strict=True):
         d = df[(df["env"] == env) & df[metric].notna()]
         sns.lineplot(
@@ -214,10 +219,7 @@ def plot_mean_std(
     ylabel: str | None = None,
 ) -> Figure:
     """Mean +- 1 std over seeds of ``metric`` against ``x`` per algo (shaded), one panel per env."""
-    envs = _envs(df)
-    fig = _new_figure(4.6 * len(envs), 3.6)
-    axes = np.atleast_1d(fig.subplots(1, len(envs), squeeze=False)[0])
-    colours = algo_colours(df["algo"])
+    envs, fig, axes, colours = _panels_per_env(df, panel_width=4.6)
     for ax, env in zip(axes, envs, strict=True):
         d = df[(df["env"] == env) & df[metric].notna()]
         for algo, g in d.groupby("algo", sort=True):
