@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from experiments.analysis import aggregate, ledger, stats, tables
@@ -142,15 +143,21 @@ def _seeds_text(vals: pd.DataFrame, algos) -> str:
     return "; ".join(parts)
 
 
+def _seed_values(vals: pd.DataFrame, algo: str, metric: str, result: ClaimResult) -> np.ndarray:
+    """One value per seed of ``algo``; runs lacking the metric are noted on ``result`` and left out."""
+    values = vals.loc[vals["algo"] == algo, "value"]
+    missing = int(values.isna().sum())
+    if missing:
+        result.notes.append(f"{missing} {algo} run(s) lack {metric}; left out")
+    values = values.dropna().to_numpy(float)
+    result.n[algo] = len(values)
+    return values
+
+
 def _evaluate_group(claim: Claim, vals: pd.DataFrame, result: ClaimResult, reps: int, seed: int) -> None:
     spec = claim.spec
     pct = f"{CONFIDENCE:.0%}"
-    a = vals.loc[vals["algo"] == spec.algo, "value"]
-    missing = int(a.isna().sum())
-    if missing:
-        result.notes.append(f"{missing} {spec.algo} run(s) lack {spec.metric}; left out")
-    a = a.dropna().to_numpy(float)
-    result.n[spec.algo] = len(a)
+    a = _seed_values(vals, spec.algo, spec.metric, result)
     if isinstance(spec, RateSpec):
         k = int(sum(spec.success(v) for v in a))
         ci = stats.wilson_interval(k, len(a), CONFIDENCE)
@@ -168,12 +175,7 @@ def _evaluate_group(claim: Claim, vals: pd.DataFrame, result: ClaimResult, reps:
                 f"mean {_f(ci.point)} (sd {_f(sd)}; {pct} bootstrap CI [{_f(ci.low)}, {_f(ci.high)}])"
             )
     elif isinstance(spec, BetterSpec):
-        b = vals.loc[vals["algo"] == spec.baseline, "value"]
-        missing_b = int(b.isna().sum())
-        if missing_b:
-            result.notes.append(f"{missing_b} {spec.baseline} run(s) lack {spec.metric}; left out")
-        b = b.dropna().to_numpy(float)
-        result.n[spec.baseline] = len(b)
+        b = _seed_values(vals, spec.baseline, spec.metric, result)
         if not spec.higher_is_better:
             a, b = -a, -b
         if len(a) and len(b):
