@@ -37,7 +37,8 @@ PNG_METADATA = {"Software": None}
 PDF_METADATA = {"CreationDate": None, "ModDate": None}
 DPI = 150
 
-# Fixed colours so an algorithm looks the same in every figure.
+# Fixed colours so an algorithm looks the same in every figure. In fine-tuning the colour is the learner and
+# the line style the initialisation (``algo_linestyle``), so "DDPG pretrained vs DDPG scratch" reads at a glance.
 _KNOWN_ALGOS = (
     "sql",
     "ddpg",
@@ -50,7 +51,7 @@ _KNOWN_ALGOS = (
     "sac_pretrained",
 )
 _PALETTE = sns.color_palette("colorblind", 10)
-_KNOWN_COLOURS = dict(zip(_KNOWN_ALGOS, [_PALETTE[i] for i in (0, 3, 2, 4, 0, 1, 3, 2, 8)], strict=True))
+_KNOWN_COLOURS = dict(zip(_KNOWN_ALGOS, [_PALETTE[i] for i in (0, 3, 2, 4, 0, 3, 3, 2, 2)], strict=True))
 
 
 def algo_colours(algos) -> dict[str, tuple]:
@@ -62,6 +63,11 @@ def algo_colours(algos) -> dict[str, tuple]:
             out[a] = _PALETTE[spare % len(_PALETTE)]
             spare += 1
     return out
+
+
+def algo_linestyle(algo: str) -> str:
+    """Dashed for runs that start from scratch next to pretrained ones (``*_scratch``), solid otherwise."""
+    return "--" if algo.endswith("_scratch") else "-"
 
 
 def caption(df: pd.DataFrame) -> str:
@@ -229,6 +235,7 @@ def plot_mean_std(
                 s.index,
                 s["mean"],
                 color=colours[algo],
+                linestyle=algo_linestyle(algo),
                 linewidth=1.2,
                 label=f"{algo} (n={g['seed'].nunique()})",
             )
@@ -282,7 +289,7 @@ def plot_rliable(
         )
         ax_iqm.plot([iv.point], [i], marker="|", color="black", markersize=14)
         prof, lo, hi = profiles[algo]
-        ax_prof.plot(taus, prof, color=colours[algo], label=algo)
+        ax_prof.plot(taus, prof, color=colours[algo], linestyle=algo_linestyle(algo), label=algo)
         ax_prof.fill_between(taus, lo, hi, color=colours[algo], alpha=0.2, linewidth=0)
     ax_iqm.set_yticks(range(len(algos)), algos)
     ax_iqm.set_xlabel("IQM of normalised score (95% stratified bootstrap CI)", fontsize=7)
