@@ -37,28 +37,24 @@ PNG_METADATA = {"Software": None}
 PDF_METADATA = {"CreationDate": None, "ModDate": None}
 DPI = 150
 
-# Fixed colours so an algorithm looks the same in every figure. In fine-tuning the colour is the learner and
-# the line style the initialisation (``algo_linestyle``), so "DDPG pretrained vs DDPG scratch" reads at a glance.
-_KNOWN_ALGOS = (
-    "sql",
-    "ddpg",
-    "sac",
-    "td3",
-    "sql_pretrained",
-    "ddpg_scratch",
-    "ddpg_pretrained",
-    "sac_scratch",
-    "sac_pretrained",
-)
+# Fixed colours so a learner looks the same in every figure. Fine-tuning's ``<learner>_scratch`` and
+# ``<learner>_pretrained`` take their learner's colour and differ in line style (``algo_linestyle``), so
+# "DDPG pretrained vs DDPG scratch" reads at a glance.
 _PALETTE = sns.color_palette("colorblind", 10)
-_KNOWN_COLOURS = dict(zip(_KNOWN_ALGOS, [_PALETTE[i] for i in (0, 3, 2, 4, 0, 3, 3, 2, 2)], strict=True))
+_LEARNER_COLOURS = {"sql": _PALETTE[0], "ddpg": _PALETTE[3], "sac": _PALETTE[2], "td3": _PALETTE[4]}
+_SCRATCH, _PRETRAINED = "_scratch", "_pretrained"
+
+
+def _learner(algo: str) -> str:
+    """'ddpg_scratch' -> 'ddpg', 'sac_pretrained' -> 'sac'; other names unchanged."""
+    return algo.removesuffix(_SCRATCH).removesuffix(_PRETRAINED)
 
 
 def algo_colours(algos) -> dict[str, tuple]:
     out, spare = {}, 5
     for a in sorted(set(algos)):
-        if a in _KNOWN_COLOURS:
-            out[a] = _KNOWN_COLOURS[a]
+        if _learner(a) in _LEARNER_COLOURS:
+            out[a] = _LEARNER_COLOURS[_learner(a)]
         else:
             out[a] = _PALETTE[spare % len(_PALETTE)]
             spare += 1
@@ -67,7 +63,7 @@ def algo_colours(algos) -> dict[str, tuple]:
 
 def algo_linestyle(algo: str) -> str:
     """Dashed for runs that start from scratch next to pretrained ones (``*_scratch``), solid otherwise."""
-    return "--" if algo.endswith("_scratch") else "-"
+    return "--" if algo.endswith(_SCRATCH) else "-"
 
 
 def caption(df: pd.DataFrame) -> str:
