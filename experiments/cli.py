@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
 def _experiments(args) -> list[str]:
     """The requested experiments (default: all), ordered so that an experiment comes after those whose
     runs it starts from (``init_from``)."""
-    names = args.experiments or sorted(EXPERIMENTS)
+    names = args.experiments or [  # by default, every experiment that has the profile
+        name for name in sorted(EXPERIMENTS) if getattr(args, "profile", None) in (None, *get_experiment(name).config.profiles)
+    ]
     for name in names:
         get_experiment(name)  # validate early
     return [name for stage in dependency_order(names) for name in stage]
@@ -76,8 +78,8 @@ def _specs(args, names: list[str] | None = None) -> list[RunSpec]:
         experiment = get_experiment(name)
         config = experiment.config
         budget = config.budget(args.profile)
-        algos = _split(args.algos) or experiment.algos
-        seeds = [int(s) for s in _split(args.seeds)] or list(budget.seeds)
+        algos = _split(args.algos) or list(budget.algo_seeds) or experiment.algos
+        seeds = [int(s) for s in _split(args.seeds)]
         envs = _split(getattr(args, "envs", None)) or list(config.envs)
         unknown = [env for env in envs if env not in config.envs]
         if unknown:
@@ -89,7 +91,7 @@ def _specs(args, names: list[str] | None = None) -> list[RunSpec]:
             RunSpec(name, algo, seed, args.profile, env=env if multi_env else None, preset=getattr(args, "preset", None))
             for env in envs
             for algo in algos
-            for seed in seeds
+            for seed in seeds or budget.seeds_for(algo)
         ]
     return specs
 

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
-PROFILES = ("smoke", "quick", "paper")
+PROFILES = ("smoke", "quick", "standard", "paper")
 
 
 class ConfigError(ValueError):
@@ -41,6 +41,12 @@ class Budget:
     seeds: tuple[int, ...]
     learning_starts: int | None = None  # smoke budgets shorten the warm-up so that updates still run
     eval_episodes: int | None = None  # None: the task's eval_episodes
+    algo_seeds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # the profile's own algos and seeds
+    core_hours: float | None = None  # measured cost of the whole profile of this task, for ``status``
+
+    def seeds_for(self, algo: str) -> tuple[int, ...]:
+        """The seeds ``algo`` runs at this profile: its own list if the profile names one, else ``seeds``."""
+        return self.algo_seeds.get(algo, self.seeds)
 
     @property
     def total_steps(self) -> int:
@@ -132,15 +138,22 @@ def load_task(name: str | Path) -> TaskConfig:
         raw = yaml.safe_load(f)
     profiles = {}
     for profile, spec in raw["profiles"].items():
+        algo_seeds = {algo: tuple(int(s) for s in seeds) for algo, seeds in (spec.get("algos") or {}).items()}
+        seeds = spec.get("seeds", sorted({s for algo in algo_seeds.values() for s in algo}))
         budget = Budget(
             int(spec["steps_per_epoch"]),
             int(spec["n_epochs"]),
-            tuple(int(s) for s in spec["seeds"]),
+            tuple(int(s) for s in seeds),
             spec.get("learning_starts"),
             spec.get("eval_episodes"),
+            algo_seeds,
+            spec.get("core_hours"),
         )
-        if budget.total_steps <= 0 or not budget.seeds:
+        if budget.total_steps <= 0 or not budget.seeds or not all(algo_seeds.values()):
             raise ConfigError(f"{path}: profile {profile!r} has a zero budget or no seeds: {spec}")
+        unknown = set(algo_seeds) - set(raw["algos"])
+        if unknown:
+            raise ConfigError(f"{path}: profile {profile!r} names unknown algo(s) {sorted(unknown)}")
         profiles[profile] = budget
     if ("env" in raw) == ("envs" in raw):
         raise ConfigError(f"{path}: give exactly one of env: <id> or envs: [<id>, ...]")

@@ -12,6 +12,7 @@ small enough to commit, and are not loadable with ``SQL.load`` (which wants the 
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from stable_baselines3.common.save_util import load_from_zip_file, save_to_zip_f
 
 from baselines import SAC, TD3, HardTargetDDPG, make_action_noise
 from softq import SQL
+from softq.sql import load_presets
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sql": SQL, "ddpg": HardTargetDDPG, "sac": SAC, "td3": TD3}
 TARGET_NETWORKS = {"qf_target": "qf", "actor_target": "actor", "critic_target": "critic"}  # target -> online
@@ -79,6 +81,66 @@ def algorithm_key(model: BaseAlgorithm) -> str:
     raise TypeError(f"not one of the suite's algorithms: {type(model).__name__}")
 
 
+def model_arguments(
+    algo: str,
+    env: gym.Env,
+    hyperparameters: dict[str, Any],
+    *,
+    gamma: float,
+    seed: int,
+    total_steps: int,
+) -> dict[str, Any]:
+    """The keyword arguments a run's model is built with: the task's hyperparameters, SQL's named preset
+    filled in under them, the replay buffer capped at the run's total steps (a buffer that can never fill
+    behaves identically, and checkpoints stay small; deviation ``buffer-capped-at-budget``), the task's
+    ``gamma`` unless the preset sets its own (rl-zoo3's Swimmer gamma), the seed and the device.
+    Action noise stays as its config entry; :func:`make_model` builds it."""
+    kwargs = dict(hyperparameters)
+    if algo == "sql":
+        preset = kwargs.pop("preset")
+        kwargs = {**load_presets()[preset], **kwargs}
+    kwargs["buffer_size"] = min(int(kwargs.get("buffer_size", 1_000_000)), total_steps)
+    kwargs.setdefault("gamma", gamma)
+    kwargs.update(seed=seed, verbose=0, device="cpu")
+    kwargs["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
+    return kwargs
+
+
+def resolved_arguments(model: BaseAlgorithm, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Every constructor argument of ``model`` as it was built: ``arguments`` (from :func:`model_arguments`)
+    with the class's defaults filled in, read up the class hierarchy while a constructor passes
+    ``**kwargs`` on (HardTargetDDPG -> DDPG -> TD3), and scalar values replaced by the model's own
+    attribute where it has one (HardTargetDDPG runs SB3's Polyak step with tau = 0). JSON-friendly; this
+    is what a run's manifest records under ``resolved``."""
+    resolved = dict(arguments)
+    for cls in type(model).__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        for parameter in parameters:
+            if parameter.default is not inspect.Parameter.empty and not parameter.name.startswith("_"):
+                resolved.setdefault(parameter.name, parameter.default)
+        if all(p.kind is not inspect.Parameter.VAR_KEYWORD for p in parameters):
+            break
+    for name, value in resolved.items():
+        actual = getattr(model, name, None)
+        if isinstance(value, bool | int | float | str) and isinstance(actual, bool | int | float | str):
+            resolved[name] = actual
+    return _json_friendly(resolved)
+
+
+def _json_friendly(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_friendly(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_json_friendly(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
+
+
 def make_model(
     algo: str,
     env: gym.Env,
@@ -89,21 +151,16 @@ def make_model(
     total_steps: int,
     warmup: str = "random",
 ) -> BaseAlgorithm:
-    """A fresh model of algorithm class ``algo``. ``gamma`` is the task's, unless the preset sets its own. The replay buffer is capped at the run's total steps: a buffer that can never
-    fill behaves identically, and checkpoints stay small (deviation ``buffer-capped-at-budget``).
+    """A fresh model of algorithm class ``algo``, built with :func:`model_arguments`; its
+    :func:`resolved_arguments` are kept on it as ``resolved_arguments`` for the run's manifest.
     ``warmup="policy"``: act with the policy during the warm-up (see :class:`_PolicyWarmup`)."""
-    cls = algorithm_class(algo, warmup)
-    kwargs = dict(hyperparameters)
-    kwargs["buffer_size"] = min(int(kwargs.get("buffer_size", 1_000_000)), total_steps)
+    arguments = model_arguments(algo, env, hyperparameters, gamma=gamma, seed=seed, total_steps=total_steps)
+    kwargs = dict(arguments)
     if "action_noise" in kwargs:
         kwargs["action_noise"] = make_action_noise(env.action_space, kwargs["action_noise"])
-    kwargs.setdefault("gamma", gamma)  # a preset may carry its own (rl-zoo3's Swimmer gamma)
-    policy = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
-    common = dict(seed=seed, verbose=0, device="cpu")
-    if algo == "sql":
-        preset = kwargs.pop("preset")
-        return cls.from_preset(preset, policy, env, **kwargs, **common)
-    return cls(policy, env, **kwargs, **common)
+    model = algorithm_class(algo, warmup)(env=env, **kwargs)
+    model.resolved_arguments = resolved_arguments(model, arguments)
+    return model
 
 
 def load_model(algo: str, path: str, env: gym.Env, warmup: str = "random") -> BaseAlgorithm:

@@ -201,6 +201,7 @@ def _run_locked(spec, experiment, env_id, budget, preset, hyperparameters, folde
         )
         epoch, wall_time = 0, 0.0
         manifest = _new_manifest(spec, env_id, preset, hyperparameters, task.gamma, eval_episodes, budget)
+        manifest["resolved"] = model.resolved_arguments
         if algorithm != spec.algo:
             manifest["algorithm"] = algorithm
         if warmup != "random":

@@ -104,8 +104,8 @@ def test_finished_run_is_skipped_and_untouched(tmp_path):
     ("spec", "message"),
     [
         (RunSpec("maze42", "sql", 0, "smoke"), r"unknown experiment 'maze42'; valid experiments: \["),
-        (RunSpec("multigoal", "ppo", 0, "smoke"), r"unknown algo 'ppo' for multigoal; valid algos: \['ddpg', 'sac', 'sql'\]"),
-        (RunSpec("multigoal", "sql", 0, "huge"), r"unknown profile 'huge'.*valid profiles: \['paper', 'quick', 'smoke'\]"),
+        (RunSpec("multigoal", "ppo", 0, "smoke"), r"unknown algo 'ppo' for multigoal; valid algos: \['ddpg', 'sac', 'sql', 'sql_paper'\]"),
+        (RunSpec("multigoal", "sql", 0, "huge"), r"unknown profile 'huge'.*valid profiles: \['paper', 'quick', 'smoke', 'standard'\]"),
         (RunSpec("multigoal", "sql", 0, "smoke", preset="nature"), r"unknown preset 'nature'.*valid presets: \['code', 'paper'\]"),
         (RunSpec("multigoal", "sql", 0, "smoke", env="Ant-v5"), r"unknown env 'Ant-v5'.*valid envs"),
     ],
