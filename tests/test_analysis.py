@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -289,6 +290,58 @@ def test_probability_of_improvement_is_mann_whitney():
     assert stats.probability_of_improvement_ci([2, 3, 4], [0, 1, 1.5], reps=REPS) == stats.Interval(
         1.0, 1.0, 1.0
     )
+
+
+def _brute_force_u_pvalues(x, y) -> tuple[float, float]:
+    """P(U >= observed), P(U <= observed) over every split of the pooled values (ties one half)."""
+    pooled = np.concatenate([x, y])
+
+    def u(idx):
+        a = pooled[list(idx)]
+        b = np.delete(pooled, list(idx))
+        return float(np.sum((a[:, None] > b[None, :]) + 0.5 * (a[:, None] == b[None, :])))
+
+    observed = u(range(len(x)))
+    us = np.array([u(c) for c in itertools.combinations(range(len(pooled)), len(x))])
+    return float(np.mean(us >= observed - 1e-9)), float(np.mean(us <= observed + 1e-9))
+
+
+def test_mann_whitney_exact_counts_every_split_with_ties():
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        x = rng.integers(0, 4, size=5).astype(float)  # many ties
+        y = rng.integers(0, 4, size=6).astype(float)
+        got = stats.mann_whitney_exact(x, y)
+        want = _brute_force_u_pvalues(x, y)
+        assert (got.greater, got.less) == pytest.approx(want, abs=1e-12)
+    x, y = rng.normal(size=6), rng.normal(size=7)
+    exact = sps.mannwhitneyu(x, y, alternative="greater", method="exact").pvalue
+    assert stats.mann_whitney_exact(x, y).greater == pytest.approx(exact, abs=1e-12)
+    assert stats.mann_whitney_exact(range(5, 10), range(5)).greater == pytest.approx(1 / 252)
+    assert stats.mann_whitney_exact([1, 2, 3], [4, 5, 6]).less == pytest.approx(1 / 20)
+    assert stats.mann_whitney_exact([1.0, 1.0], [1.0, 1.0]) == stats.OneSided(1.0, 1.0)
+    assert math.isnan(stats.mann_whitney_exact([], [1.0]).greater)
+
+
+def test_fisher_exact_one_sided_known_values():
+    assert stats.fisher_exact(5, 5, 3, 5).greater == pytest.approx(2 / 9)  # the issue's swimmer, 5/5 vs 3/5
+    assert stats.fisher_exact(1, 5, 0, 5).greater == pytest.approx(0.5)  # the ant maze, 1/5 vs 0/5
+    assert stats.fisher_exact(5, 5, 0, 5).greater == pytest.approx(1 / 252)
+    assert stats.fisher_exact(0, 5, 5, 5).less == pytest.approx(1 / 252)
+    assert math.isnan(stats.fisher_exact(0, 0, 1, 2).greater)
+
+
+def test_trend_test_known_orders():
+    assert stats.trend_concordance([[1, 2], [3, 4], [5, 6]]) == 1.0
+    assert stats.trend_concordance([[5, 6], [3, 4], [1, 2]]) == 0.0
+    assert stats.trend_concordance([[1], [1]]) == 0.5
+    point, test = stats.trend_test([[1, 2], [3, 4], [5, 6], [7, 8]], reps=20000)
+    # exact: 1 of the 8! / 2!^4 = 2520 splits is as ordered; the permutation estimate is close to it
+    assert point == 1.0 and test.greater == pytest.approx(1 / 2520, abs=5e-4) and test.less == 1.0
+    assert stats.trend_test([[1, 2], [3, 4]], reps=500, seed=1) == stats.trend_test([[1, 2], [3, 4]], reps=500, seed=1)
+    noisy = stats.trend_test([[1, 5, 3], [2, 4, 6], [3, 1, 5]], reps=2000)[1]
+    assert noisy.greater > 0.2 and noisy.less > 0.2
+    assert math.isnan(stats.trend_test([[1.0], []])[0])
 
 
 def test_probability_of_improvement_matches_rliable_across_tasks():
