@@ -1,29 +1,114 @@
 """The paper's claims (Haarnoja et al. 2017), each with a spec a machine can check against our runs.
 
-Source: shared/reference/paper-digest.md section 4 (headline results) and 2.1-2.4 (experiments).
-The paper publishes no absolute numbers for these figures, only proportions and orderings, so every spec
-is a proportion, a threshold on a bounded diagnostic, or an ordering between two algorithms.
+Source: the paper's Sec. 5 (5.1 multi-goal, 5.2 exploration, 5.3 pretraining and fine-tuning), its figures 1,
+3, 5, 6, 7 and App. D. The paper publishes no absolute numbers for these figures, only proportions of runs,
+orderings and shapes, so every spec is a proportion of seeds, an ordering between algorithms, or a trend.
 
-Algorithm names, metric columns and reductions are data here: change them in one place when the runner
-names things differently. This module imports nothing from the analysis; ``experiments.analysis.scorecard``
-evaluates the specs.
+Every metric and threshold a claim uses is fixed here, before the runs it is checked on: the per-run
+measures that are not progress.csv columns (``RUN_MEASURES``) are defined by the constants below and
+computed by ``experiments.analysis.measures``; the specs are evaluated by ``experiments.analysis.scorecard``.
+Algorithm names, metric columns and reductions are data: change them in one place when the runner names
+things differently. This module imports nothing from the analysis.
 
 Reductions (how one run's curve becomes one number; see ``experiments.analysis.aggregate.Reduction``):
 ``final``, ``max``, ``min``, ``mean``, ``auc:<frac>`` (time-average over the first frac of the step budget).
+The run-level measures are constant over a run's rows, so their reduction is ``final``.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
+# ------------------------------------------------------------------------------------------------
+# Definitions the per-run measures use. Chosen from the paper, the envs and env measurements, never from runs.
+
+# The swimmer's finish line (softq.envs.swimmer.FINISH_LINE_X; a test keeps the two equal): a torso x
+# beyond it (x > 2.0 m) has crossed.
+SWIMMER_FINISH_LINE_X = 2.0
+# "Explored a direction" = the torso got at least this far from the start in it. 1.5 m is beyond every
+# uniform-random episode backward (farthest of 300 500-step episodes, seed 1000: 1.14 m) and at the farthest
+# of 1000 forward (1.50 m; ledger swimmer-finish-line), so only directed swimming reaches it either way.
+SWIMMER_EXPLORED_X = 1.5
+# "Late in training" = the last 20% of a run's epochs (at least one): where the paper's Fig. 3a and 6 show
+# what a run settled on.
+LATE_FRACTION = 0.2
+# "Stays forward" = a training rollout crossed the line in at least half of the late epochs: most of the
+# time, and robust to a single exploratory epoch of a stochastic policy.
+SWIMMER_STAYS_FORWARD = 0.5
+# A mode of Q(s, .) on the 31 x 31 action grid of artifacts/q_values.csv: a local maximum (8 neighbours)
+# whose topographic prominence is at least ln 2, i.e. Q dips by ln 2 before any higher mode. SQL's network Q
+# is Q_paper / alpha, so exp(Q) is its policy's target density and ln 2 means that density halves between
+# two modes; smaller bumps of the piecewise-linear ReLU network are not modes.
+Q_MODE_PROMINENCE = math.log(2.0)
+# The states of artifacts/q_values.csv (its ``state`` column indexes experiments.multigoal.Q_PLOT_STATES).
+Q_MODE_STATES: dict[str, tuple[int, tuple[float, float]]] = {
+    "q_modes_left": (0, (-2.5, 0.0)),
+    "q_modes_origin": (1, (0.0, 0.0)),
+    "q_modes_diagonal": (2, (2.5, 2.5)),
+}
+
+_LATE = f"the run's last {LATE_FRACTION:.0%} of epochs (at least one)"
+_LINE = f"the finish line (x > {SWIMMER_FINISH_LINE_X:g} m)"
+# Run-level measures: name -> what it is. Computed once per run by experiments.analysis.measures.
+RUN_MEASURES: dict[str, str] = {
+    "late_crossing_fraction": f"fraction of {_LATE} in which a training rollout crossed {_LINE} (epoch_max_x)",
+    "late_forward_x": f"mean over {_LATE} of the epoch's farthest forward torso x (epoch_max_x, m)",
+    "late_backward_x": f"mean over {_LATE} of the epoch's farthest backward torso distance (-epoch_min_x, m)",
+    "two_sided_reach": "min(farthest forward x, farthest backward distance) of the training rollouts over the "
+    "epochs up to and including the first that crossed the line (all epochs if none did), m",
+    "explored_both_directions": f"1 if the run crossed the line and, by the epoch it first did, had gone at "
+    f"least {SWIMMER_EXPLORED_X:g} m both forward and backward (two_sided_reach >= {SWIMMER_EXPLORED_X:g}), else 0",
+    "ended_backward": f"1 if late in training it swam backward, late_backward_x >= {SWIMMER_EXPLORED_X:g} m and "
+    "> late_forward_x, else 0",
+    **{
+        name: f"modes of the final Q(s, .) at s = ({state[0]:g}, {state[1]:g}) on the action grid: local maxima "
+        f"with prominence >= ln 2 (artifacts/q_values.csv)"
+        for name, (_, state) in Q_MODE_STATES.items()
+    },
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Specs
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One per-run number a spec reads: ``reduction`` of ``metric``; which direction is better."""
+
+    metric: str
+    reduction: str
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A run succeeds if its reduced ``metric`` satisfies ``metric <op> threshold``."""
+
+    metric: str
+    reduction: str
+    op: str
+    threshold: float
+
+    def __post_init__(self):
+        if self.op not in OPS:
+            raise ValueError(f"op must be one of {sorted(OPS)}, got {self.op!r}")
+
+    def success(self, value: float) -> bool:
+        return bool(OPS[self.op](value, self.threshold))
+
+    def describe(self) -> str:
+        return f"{self.reduction} {self.metric} {self.op} {self.threshold:g}"
+
 
 @dataclass(frozen=True)
 class RateSpec:
     """Fraction of ``algo``'s seeds whose reduced ``metric`` satisfies ``metric <op> threshold``;
-    the paper's proportion is ``paper_rate``. Checked with a Wilson score interval."""
+    the paper's proportion is ``paper_rate`` (1: every run; strictly between 0 and 1: only some runs)."""
 
     algo: str
     metric: str
@@ -44,11 +129,21 @@ class RateSpec:
     def algos(self) -> tuple[str, ...]:
         return (self.algo,)
 
+    @property
+    def success_condition(self) -> Condition:
+        return Condition(self.metric, self.reduction, self.op, self.threshold)
+
     def success(self, value: float) -> bool:
-        return bool(OPS[self.op](value, self.threshold))
+        return self.success_condition.success(value)
 
     def condition(self) -> str:
-        return f"{self.reduction} {self.metric} {self.op} {self.threshold:g}"
+        return self.success_condition.describe()
+
+    def measured(self) -> tuple[Measured, ...]:
+        return (Measured(self.metric, self.reduction),)
+
+    def conditions(self) -> tuple[Condition, ...]:
+        return (self.success_condition,)
 
 
 @dataclass(frozen=True)
@@ -78,13 +173,19 @@ class MeanSpec:
         sign = ">=" if self.side == "at_least" else "<="
         return f"mean {self.reduction} {self.metric} {sign} {self.bound:g}"
 
+    def measured(self) -> tuple[Measured, ...]:
+        return (Measured(self.metric, self.reduction, self.side == "at_least"),)
+
+    def conditions(self) -> tuple[Condition, ...]:
+        return ()
+
 
 @dataclass(frozen=True)
 class BetterSpec:
     """``algo``'s reduced ``metric`` is better than ``baseline``'s (higher, or lower when
     ``higher_is_better=False``), on each env of the experiment. Checked with the probability of
-    improvement P(algo > baseline) and its bootstrap interval. ``expected_tasks``: how many envs the paper
-    compares on (fewer of ours is noted)."""
+    improvement P(algo > baseline), its bootstrap interval and an exact Mann-Whitney test.
+    ``expected_tasks``: how many envs the paper compares on (fewer of ours is noted)."""
 
     algo: str
     baseline: str
@@ -103,8 +204,83 @@ class BetterSpec:
         better = "higher" if self.higher_is_better else "lower"
         return f"P({self.algo} {better} {self.reduction} {self.metric} than {self.baseline}) > 0.5"
 
+    def measured(self) -> tuple[Measured, ...]:
+        return (Measured(self.metric, self.reduction, self.higher_is_better),)
 
-Spec = RateSpec | MeanSpec | BetterSpec
+    def conditions(self) -> tuple[Condition, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class CompareSpec:
+    """``algo`` explores better than ``baseline`` on one figure, read two ways: more of its seeds succeed
+    (``success_condition``; one-sided Fisher exact test on the two success counts) and its continuous measure
+    (``metric``, ``reduction``) is better (probability of improvement with its bootstrap interval and an exact
+    one-sided Mann-Whitney test)."""
+
+    algo: str
+    baseline: str
+    success_condition: Condition
+    metric: str
+    reduction: str
+    higher_is_better: bool = True
+
+    kind = "compare"
+
+    @property
+    def algos(self) -> tuple[str, ...]:
+        return (self.algo, self.baseline)
+
+    def condition(self) -> str:
+        better = "higher" if self.higher_is_better else "lower"
+        return (
+            f"more {self.algo} than {self.baseline} seeds with {self.success_condition.describe()}, and "
+            f"P({self.algo} {better} {self.reduction} {self.metric} than {self.baseline}) > 0.5"
+        )
+
+    def measured(self) -> tuple[Measured, ...]:
+        return (
+            Measured(self.success_condition.metric, self.success_condition.reduction),
+            Measured(self.metric, self.reduction, self.higher_is_better),
+        )
+
+    def conditions(self) -> tuple[Condition, ...]:
+        return (self.success_condition,)
+
+
+@dataclass(frozen=True)
+class TrendSpec:
+    """The reduced ``metric`` rises (``increasing``) or falls along the ordered ``groups`` (algo labels,
+    described by ``group_labels``), seeds pooled per group. Checked with the Jonckheere-Terpstra test."""
+
+    groups: tuple[str, ...]
+    group_labels: tuple[str, ...]
+    metric: str
+    reduction: str
+    increasing: bool = True
+
+    kind = "trend"
+
+    def __post_init__(self):
+        if len(self.groups) < 2 or len(self.groups) != len(self.group_labels):
+            raise ValueError("a trend needs at least two groups, each with a label")
+
+    @property
+    def algos(self) -> tuple[str, ...]:
+        return self.groups
+
+    def condition(self) -> str:
+        way = "rises" if self.increasing else "falls"
+        return f"{self.reduction} {self.metric} {way} along {', '.join(self.group_labels)}"
+
+    def measured(self) -> tuple[Measured, ...]:
+        return (Measured(self.metric, self.reduction),)
+
+    def conditions(self) -> tuple[Condition, ...]:
+        return ()
+
+
+Spec = RateSpec | MeanSpec | BetterSpec | CompareSpec | TrendSpec
 
 
 @dataclass(frozen=True)
@@ -121,38 +297,121 @@ class Claim:
         return self.spec.kind
 
 
+# Run labels under which an algorithm also ran at another preset (experiments/hyperparams: multi-goal's
+# standard profile runs SQL at App. D.1's values as ``sql_paper``). A claim about the algorithm is checked on
+# every label present, each its own row.
+RUN_LABELS: dict[str, tuple[str, ...]] = {"sql": ("sql", "sql_paper")}
+
+
+@dataclass(frozen=True)
+class PaperBudget:
+    steps: int
+    source: str
+
+
+# The paper's environment-step budget per experiment; a run's budget fraction is its total steps over this.
+# Composition is not in the paper and has none.
+PAPER_BUDGETS: dict[str, PaperBudget] = {
+    # App. D.1: multi-goal runs 100 epochs; the paper gives no multi-goal epoch length. 100 steps per epoch is
+    # the 2017 code's (ledger multigoal-budget); read with D.1's 10,000-step epochs it would be 1,000,000.
+    "multigoal": PaperBudget(100 * 100, "100 epochs (App. D.1) x 100 steps (the 2017 code's multi-goal epoch)"),
+    "swimmer": PaperBudget(500 * 10_000, "500 epochs x 10,000 steps (App. D.1)"),
+    "antmaze": PaperBudget(500 * 10_000, "500 epochs x 10,000 steps (App. D.1)"),
+    # Sec. 5.3 gives no pretraining budget apart from D.1's general one (as pretrain.yaml's paper profile).
+    "pretrain": PaperBudget(500 * 10_000, "500 epochs x 10,000 steps (App. D.1's general budget)"),
+    "finetune": PaperBudget(200 * 10_000, "200 epochs x 10,000 steps (Sec. 5.3, App. D.1)"),
+}
+
+
 # Fine-tuning: "learns faster (higher average discounted return earlier)" made concrete as the time-average
 # of the deployed policy's discounted return over the first half of the step budget.
 FINETUNE_METRIC = "eval_discounted_return_deployed"
 FINETUNE_REDUCTION = "auc:0.5"
 FINETUNE_TASKS = 3  # wide hallway, narrow hallway, U-maze
 
+# Fig. 7's columns: SQL pretrained at alpha = 10, 1, 0.1, 0.01 (pretrain.yaml's run labels).
+PRETRAIN_ALPHAS = ("sql_alpha10", "sql_alpha1", "sql", "sql_alpha0.01")
+PRETRAIN_ALPHA_LABELS = ("alpha 10", "alpha 1", "alpha 0.1", "alpha 0.01")
+
+_CROSSED = Condition("crossed_finish_line", "max", ">=", 1)
+_STAYS_FORWARD = Condition("late_crossing_fraction", "final", ">=", SWIMMER_STAYS_FORWARD)
+_BOTH_WAYS = Condition("explored_both_directions", "final", ">=", 1)
+_BELOW_THRESHOLD = Condition("below_threshold", "max", ">=", 1)
+_ALL_GOALS = Condition("goals_reached", "final", ">=", 4)
+
+
+def _rate(algo: str, condition: Condition, paper_rate: float) -> RateSpec:
+    return RateSpec(algo, condition.metric, condition.reduction, condition.op, condition.threshold, paper_rate)
+
+
 CLAIMS: tuple[Claim, ...] = (
+    # ---- C1: multi-goal (Sec. 5.1, Fig. 1)
     Claim(
         id="multigoal.sql_all_goals",
         experiment="multigoal",
-        statement="SQL's stochastic policy reaches all four goals of the multi-goal environment.",
+        statement="Every SQL run's stochastic policy reaches all four goals of the multi-goal environment.",
         paper_value="SQL trajectories end at all 4 goals",
         source="Sec. 5.1, Fig. 1",
-        spec=MeanSpec(algo="sql", metric="goals_reached", reduction="final", bound=3.5, side="at_least"),
+        spec=_rate("sql", _ALL_GOALS, 1.0),
     ),
     Claim(
         id="multigoal.ddpg_one_goal",
         experiment="multigoal",
-        statement="DDPG commits to a single goal.",
+        statement="Every DDPG run commits to a single goal.",
         paper_value="DDPG reaches 1 goal",
         source="Sec. 5.1",
-        spec=MeanSpec(algo="ddpg", metric="goals_reached", reduction="final", bound=1.5, side="at_most"),
+        spec=RateSpec("ddpg", "goals_reached", "final", "==", 1, 1.0),
+    ),
+    Claim(
+        id="multigoal.sql_q_multimodal_origin",
+        experiment="multigoal",
+        statement="SQL's Q(s, .) at the origin, where the four goals are equally far, has more than one mode.",
+        paper_value="Q multimodal (the text calls Q at (0, 0) 'convex')",
+        source="Sec. 5.1, Fig. 1",
+        spec=RateSpec("sql", "q_modes_origin", "final", ">=", 2, 1.0),
+    ),
+    Claim(
+        id="multigoal.sql_q_bimodal_diagonal",
+        experiment="multigoal",
+        statement="SQL's Q(s, .) at (2.5, 2.5), between two goals, has two modes.",
+        paper_value="Q bimodal at (2.5, 2.5)",
+        source="Sec. 5.1, Fig. 1",
+        spec=RateSpec("sql", "q_modes_diagonal", "final", "==", 2, 1.0),
+    ),
+    Claim(
+        id="multigoal.sql_q_unimodal_left",
+        experiment="multigoal",
+        statement="SQL's Q(s, .) near one goal has one mode (the paper's s = (-2, 0); the 2018 code plots "
+        "(-2.5, 0), ledger multigoal-env).",
+        paper_value="Q unimodal at (-2, 0)",
+        source="Sec. 5.1, Fig. 1",
+        spec=RateSpec("sql", "q_modes_left", "final", "==", 1, 1.0),
+    ),
+    Claim(
+        id="multigoal.sql_vs_ddpg_goals",
+        experiment="multigoal",
+        statement="SQL covers more goals than DDPG: more of its seeds reach all four, and it reaches more goals.",
+        paper_value="SQL all 4 goals, DDPG 1",
+        source="Sec. 5.1, Fig. 1",
+        spec=CompareSpec("sql", "ddpg", _ALL_GOALS, "goals_reached", "final"),
+    ),
+    # ---- C2 and C3: swimmer (Sec. 5.2, Fig. 3a, Fig. 6)
+    Claim(
+        id="swimmer.sql_stays_forward",
+        experiment="swimmer",
+        statement="Every SQL run finds the finish line and then swims forward across it: late in training its "
+        "rollouts keep crossing the line.",
+        paper_value="100% of SQL runs find the line, then swim forward",
+        source="Sec. 5.2, Fig. 3a, Fig. 6",
+        spec=_rate("sql", _STAYS_FORWARD, 1.0),
     ),
     Claim(
         id="swimmer.sql_crosses",
         experiment="swimmer",
-        statement="Every SQL run explores both directions, finds the finish line and crosses it.",
+        statement="Every SQL run crosses the finish line at least once (secondary: one touch, not a commitment).",
         paper_value="100% of SQL runs cross the finish line",
-        source="Sec. 5.2, Fig. 3a, Fig. 6",
-        spec=RateSpec(
-            algo="sql", metric="crossed_finish_line", reduction="max", op=">=", threshold=1, paper_rate=1.0
-        ),
+        source="Sec. 5.2, Fig. 3a",
+        spec=_rate("sql", _CROSSED, 1.0),
     ),
     Claim(
         id="swimmer.ddpg_crosses",
@@ -160,10 +419,53 @@ CLAIMS: tuple[Claim, ...] = (
         statement="Only some DDPG runs swim forward across the finish line; the rest settle on swimming backward.",
         paper_value="80% of DDPG runs cross the finish line (20% swim backward)",
         source="Sec. 5.2, Fig. 3a",
-        spec=RateSpec(
-            algo="ddpg", metric="crossed_finish_line", reduction="max", op=">=", threshold=1, paper_rate=0.8
-        ),
+        spec=_rate("ddpg", _CROSSED, 0.8),
     ),
+    Claim(
+        id="swimmer.sql_explores_both_directions",
+        experiment="swimmer",
+        statement="Every SQL run explores both directions before it commits: it has swum well away from the "
+        "start both backward and forward by the time it first crosses the finish line.",
+        paper_value="SQL explores both directions, then commits forward (all runs)",
+        source="Sec. 5.2, Fig. 6",
+        spec=_rate("sql", _BOTH_WAYS, 1.0),
+    ),
+    Claim(
+        id="swimmer.ddpg_ends_backward",
+        experiment="swimmer",
+        statement="Some DDPG runs settle on swimming backward.",
+        paper_value="20% of DDPG runs settle on swimming backward",
+        source="Sec. 5.2, Fig. 3a, Fig. 6",
+        spec=RateSpec("ddpg", "ended_backward", "final", ">=", 1, 0.2),
+    ),
+    Claim(
+        id="swimmer.sql_vs_ddpg_crossing",
+        experiment="swimmer",
+        statement="SQL finds the finish line more reliably than DDPG: more of its seeds cross, and its farthest "
+        "forward distance since the start of training is larger.",
+        paper_value="all SQL runs cross, not all DDPG runs",
+        source="Sec. 5.2, Fig. 3a",
+        spec=CompareSpec("sql", "ddpg", _CROSSED, "max_forward_x", "final"),
+    ),
+    Claim(
+        id="swimmer.sql_vs_ddpg_stays_forward",
+        experiment="swimmer",
+        statement="More SQL than DDPG runs end up swimming forward across the line, and late in training SQL's "
+        "rollouts get farther forward.",
+        paper_value="100% of SQL runs end forward, 80% of DDPG runs",
+        source="Sec. 5.2, Fig. 3a, Fig. 6",
+        spec=CompareSpec("sql", "ddpg", _STAYS_FORWARD, "late_forward_x", "final"),
+    ),
+    Claim(
+        id="swimmer.sql_vs_ddpg_both_directions",
+        experiment="swimmer",
+        statement="SQL explores both directions more than DDPG before committing: more of its seeds do, and its "
+        "two-sided reach before the line is larger.",
+        paper_value="SQL explores both directions; DDPG settles on one",
+        source="Sec. 5.2, Fig. 6",
+        spec=CompareSpec("sql", "ddpg", _BOTH_WAYS, "two_sided_reach", "final"),
+    ),
+    # ---- C4: ant maze (Sec. 5.2, Fig. 3b)
     Claim(
         id="antmaze.sql_below_threshold",
         experiment="antmaze",
@@ -171,9 +473,7 @@ CLAIMS: tuple[Claim, ...] = (
         "upper-passage threshold.",
         paper_value="100% of SQL runs get below the threshold",
         source="Sec. 5.2, Fig. 3b",
-        spec=RateSpec(
-            algo="sql", metric="below_threshold", reduction="max", op=">=", threshold=1, paper_rate=1.0
-        ),
+        spec=_rate("sql", _BELOW_THRESHOLD, 1.0),
     ),
     Claim(
         id="antmaze.ddpg_below_threshold",
@@ -181,10 +481,18 @@ CLAIMS: tuple[Claim, ...] = (
         statement="Only some DDPG runs find the lower passage.",
         paper_value="60% of DDPG runs get below the threshold",
         source="Sec. 5.2, Fig. 3b",
-        spec=RateSpec(
-            algo="ddpg", metric="below_threshold", reduction="max", op=">=", threshold=1, paper_rate=0.6
-        ),
+        spec=_rate("ddpg", _BELOW_THRESHOLD, 0.6),
     ),
+    Claim(
+        id="antmaze.sql_vs_ddpg_passage",
+        experiment="antmaze",
+        statement="SQL finds the lower passage more reliably than DDPG: more of its seeds get below the threshold, "
+        "and its minimum distance to the target is smaller.",
+        paper_value="100% of SQL runs below the threshold, 60% of DDPG runs",
+        source="Sec. 5.2, Fig. 3b",
+        spec=CompareSpec("sql", "ddpg", _BELOW_THRESHOLD, "min_distance_to_target", "final", higher_is_better=False),
+    ),
+    # ---- C5: fine-tuning (Sec. 5.3, Fig. 5)
     Claim(
         id="finetune.sql_pretrained_beats_ddpg_scratch",
         experiment="finetune",
@@ -213,6 +521,27 @@ CLAIMS: tuple[Claim, ...] = (
             metric=FINETUNE_METRIC,
             reduction=FINETUNE_REDUCTION,
             expected_tasks=FINETUNE_TASKS,
+        ),
+    ),
+    # ---- C6: pretraining temperatures (Sec. 5.3, Fig. 7)
+    Claim(
+        id="pretrain.lower_alpha_runs_farther",
+        experiment="pretrain",
+        statement="The lower the temperature, the farther the pretrained SQL policy runs: distance travelled grows "
+        "as alpha goes 10, 1, 0.1, 0.01.",
+        paper_value="lower alpha explores farther",
+        source="Sec. 5.3, Fig. 7",
+        spec=TrendSpec(PRETRAIN_ALPHAS, PRETRAIN_ALPHA_LABELS, "distance_exploring", "final", increasing=True),
+    ),
+    Claim(
+        id="pretrain.lower_alpha_less_diverse",
+        experiment="pretrain",
+        statement="The lower the temperature, the less diverse the pretrained SQL policy's headings: its rollouts' "
+        "directions concentrate as alpha goes 10, 1, 0.1, 0.01.",
+        paper_value="lower alpha explores less diversely",
+        source="Sec. 5.3, Fig. 7",
+        spec=TrendSpec(
+            PRETRAIN_ALPHAS, PRETRAIN_ALPHA_LABELS, "heading_concentration_exploring", "final", increasing=True
         ),
     ),
 )

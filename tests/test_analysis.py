@@ -436,6 +436,43 @@ def test_success_and_improvement_tables(swim_root: Path):
     assert lower["poi"].iloc[0] == pytest.approx(1.0 - expected)
 
 
+def test_composition_headline_and_every_commit_in_tables(tmp_path: Path):
+    """The composed policy's shared-goal fraction gets a summary row (ddof 1) and its comparison with the
+    constituents; configurations that do not log a metric get no row; a resumed run lists both commits."""
+    fractions = {"composed": [0.9, 0.94, 0.98], "constituent_a": [0.5, 0.6, 0.4], "constituent_b": [0.5, 0.5, 0.6]}
+    resumed = {"resumes": [{"at": "t", "from_epoch": 1, "git": {"commit": "e" * 40, "dirty": False}}]}
+    for label, values in fractions.items():
+        for seed, value in enumerate(values):
+            synthetic.write_run(tmp_path, "composition", "softq/MultiGoal-v0", label, seed,
+                                {"shared_goal_fraction": [value]}, preset="code",
+                                manifest_extra=resumed if (label, seed) == ("composed", 0) else None)
+    make_tables(tmp_path, tmp_path / "out", reps=REPS, deviations_path=_ledger(tmp_path))
+    summary = pd.read_csv(tmp_path / "out" / "tables" / "composition_summary.csv", comment="#")
+    assert set(summary["metric"]) == {"shared_goal_fraction"}  # no n/a rows for returns it does not log
+    composed = summary.set_index("algo").loc["composed"]
+    assert composed["mean"] == pytest.approx(0.94) and composed["std"] == pytest.approx(0.04)  # ddof 1
+    assert composed["commits"] == "0123456789, eeeeeeeeee"
+    assert summary.set_index("algo").loc["constituent_a", "commits"] == "0123456789"
+    improvement = pd.read_csv(tmp_path / "out" / "tables" / "composition_improvement.csv", comment="#")
+    assert improvement.set_index("baseline")["poi"].to_dict() == {"constituent_a": 1.0, "constituent_b": 1.0}
+    assert "shared_goal_fraction" in (tmp_path / "out" / "tables" / "composition_summary.md").read_text()
+
+
+def test_claim_tables_carry_run_measures_and_their_definitions(tmp_path: Path):
+    for seed in range(3):
+        synthetic.write_run(tmp_path, "swimmer", SWIM, "sql", seed,
+                            {"epoch_min_x": [-1.6, -0.2, -0.2], "epoch_max_x": [1.0, 2.4, 2.5 + seed],
+                             "max_forward_x": [1.0, 2.4, 2.5 + seed], "crossed_finish_line": [0, 1, 1]})
+    make_tables(tmp_path, tmp_path / "out", reps=REPS, deviations_path=_ledger(tmp_path))
+    summary = pd.read_csv(tmp_path / "out" / "tables" / "swimmer_summary.csv", comment="#")
+    late = summary.set_index("metric").loc["late_forward_x"]
+    assert late["mean"] == pytest.approx(3.5) and late["n"] == 3
+    assert late["protocol"].startswith("late_forward_x = mean over the run's last 20% of epochs")
+    success = pd.read_csv(tmp_path / "out" / "tables" / "swimmer_success.csv", comment="#").set_index("metric")
+    assert success.loc["explored_both_directions", "successes"] == 3
+    assert success.loc["late_crossing_fraction", "condition"] == "final late_crossing_fraction >= 0.5"
+
+
 def test_latex_escaping():
     assert tables.tex_escape("a_b & 50% #1 ±") == r"a\_b \& 50\% \#1 $\pm$"
 

@@ -49,9 +49,10 @@ def make_tables(
     ``specs``: list of :class:`experiments.analysis.tables.TableSpec` (default: one per experiment present,
     from :func:`~experiments.analysis.tables.default_table_spec`). Returns (written paths, problems).
     """
-    from experiments.analysis import ledger, tables
+    from experiments.analysis import ledger, measures, tables
 
     df, problems = load_runs(root)
+    df = measures.add_run_measures(df, root)
     paths = tables.write_tables(
         df, Path(out_dir) / TABLES, specs, ledger.load_deviations(deviations_path), reps=reps, seed=seed
     )
@@ -68,10 +69,11 @@ def make_scorecard(
 ):
     """Evaluate the paper's claims (``experiments.claims.CLAIMS`` by default) on the finished runs under
     ``root/runs`` and write the Markdown scorecard to ``out_path``. Returns (claim results, problems)."""
-    from experiments.analysis import ledger, scorecard
+    from experiments.analysis import ledger, measures, scorecard
     from experiments.claims import CLAIMS
 
     df, problems = load_runs(root)
+    df = measures.add_run_measures(df, root)
     results = scorecard.write_scorecard(
         df,
         out_path,

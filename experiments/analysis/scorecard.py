@@ -1,7 +1,8 @@
 """Claims -> verdicts -> results/SCORECARD.md.
 
 The verdict rule is :data:`VERDICT_RULE` (printed at the top of the scorecard) and is implemented by the pure
-functions :func:`verdict_rate`, :func:`verdict_mean` and :func:`verdict_better`.
+functions :func:`verdict_rate`, :func:`verdict_mean`, :func:`verdict_better`, :func:`verdict_compare` and
+:func:`verdict_trend`; :func:`verdict_label` adds the budget fraction (:func:`budget_fractions`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.analysis import aggregate, ledger, stats, tables
-from experiments.claims import CLAIMS, BetterSpec, Claim, MeanSpec, RateSpec
+from experiments.analysis import aggregate, ledger, measures, stats, tables
+from experiments.claims import (
+    CLAIMS,
+    PAPER_BUDGETS,
+    RUN_LABELS,
+    BetterSpec,
+    Claim,
+    CompareSpec,
+    MeanSpec,
+    RateSpec,
+    TrendSpec,
+)
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -23,31 +34,53 @@ NOT_RUN = "not run"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN)
 
 CONFIDENCE = 0.95
+ALPHA = 0.05  # level of every one-sided exact or permutation test
 MAX_RATE_WIDTH = 0.5  # a Wilson interval wider than this cannot confirm a proportion
 MIN_SEEDS_BOOTSTRAP = 5  # bootstrap intervals from fewer seeds per algorithm decide nothing
+TREND_REPS = 20000  # permutations of the trend test
 
 VERDICT_RULE = f"""\
-Each claim is checked on our finished runs, separately for every (env, profile, preset) we ran, at
-{CONFIDENCE:.0%} confidence:
+Each claim is checked on our finished runs, one row per env, profile and run label (with its preset) it
+applies to. Intervals are at {CONFIDENCE:.0%} confidence, tests one-sided at the {ALPHA:g} level. The paper's
+values are shown for comparison only; the "ours" column is computed from our runs alone.
 
-- **Rate claims** (the paper reports the fraction of runs that succeed): we count our seeds whose metric
-  meets the success condition and compute the Wilson score interval of that proportion. **Reproduced** if
-  the interval contains the paper's proportion and is at most {MAX_RATE_WIDTH:g} wide. **Not reproduced** if
-  the interval excludes the paper's proportion (at any number of seeds; note that for a paper proportion of
-  100% a single failed seed excludes it). Otherwise **inconclusive** (too few seeds to tell).
+- **Rate claims** (the paper reports the fraction of runs that succeed): we count our seeds whose per-run
+  measure meets the success condition, with the Wilson score interval of that proportion.
+  - A paper proportion strictly between 0 and 1 says that *only some* runs succeed: a sample in which every
+    seed succeeds, or none does, is **not reproduced**, whatever the interval.
+  - Otherwise **reproduced** if the interval contains the paper's proportion and is at most
+    {MAX_RATE_WIDTH:g} wide, **not reproduced** if it excludes it (for a paper proportion of 100% a single
+    failed seed excludes it), and **inconclusive** otherwise (too few seeds to tell).
+- **Ordering claims** (A better than B on a continuous measure): the probability of improvement P(A > B)
+  (Mann-Whitney U / nm, ties count one half) with a percentile bootstrap interval (A's and B's seeds
+  resampled independently), and beside it the exact one-sided Mann-Whitney p-value (every split of the
+  pooled seeds into the two arms counted; exact with ties). **Reproduced** if the interval lies above 0.5 and
+  p(A > B) < {ALPHA:g}; **not reproduced** if the interval lies below 0.5 and p(B > A) < {ALPHA:g};
+  **inconclusive** otherwise, and whenever an arm has fewer than {MIN_SEEDS_BOOTSTRAP} seeds (a percentile
+  bootstrap interval from so few seeds is too narrow to trust).
+- **Comparative claims** (SQL explores better than DDPG on one figure): the two arms' success counts with
+  a one-sided Fisher exact test, and the ordering rule above on the figure's continuous measure.
+  **Reproduced** if Fisher's p(SQL's rate is higher) < {ALPHA:g} and the ordering is reproduced; **not
+  reproduced** if Fisher's p for the reverse is < {ALPHA:g} or the ordering is not reproduced;
+  **inconclusive** otherwise. (With 5 seeds per arm only 5/5 against at most 1/5, or 4/5 against 0/5, is
+  significant.)
+- **Trend claims** (a measure rises or falls across ordered groups, e.g. alpha = 10, 1, 0.1, 0.01): the
+  Jonckheere-Terpstra concordance (over pairs of seeds from an earlier and a later group, the fraction that
+  follow the claimed trend, ties one half; 0.5 is no trend) with a permutation p-value ({TREND_REPS:,}
+  seeded shuffles of the seeds across the groups). **Reproduced** if p for the claimed direction is
+  < {ALPHA:g}, **not reproduced** if p for the opposite direction is < {ALPHA:g}, **inconclusive**
+  otherwise; **not run** unless every group has runs.
 - **Threshold claims** (mean of a diagnostic at least / at most a bound): percentile bootstrap interval of
   the mean over seeds. **Reproduced** if the whole interval is on the claimed side of the bound (bound
-  included), **not reproduced** if the whole interval is strictly on the other side, **inconclusive** if
-  it straddles the bound.
-- **Ordering claims** (algorithm A better than B): probability of improvement P(A > B) (Mann-Whitney U / nm,
-  ties count one half) with a percentile bootstrap interval, A's and B's seeds resampled independently.
-  **Reproduced** if the interval lies entirely above 0.5, **not reproduced** if entirely below 0.5,
-  **inconclusive** otherwise.
-- Bootstrap-based verdicts (threshold and ordering claims) need at least {MIN_SEEDS_BOOTSTRAP} seeds of each
-  algorithm involved; with fewer they are **inconclusive** whatever the interval says.
-- **Not run**: no finished runs of the algorithm(s) the claim is about (or none that log its metric).
-
-The paper's values are shown for comparison only; the "ours" column is computed from our runs alone."""
+  included), **not reproduced** if it is strictly on the other side, **inconclusive** if it straddles the
+  bound or there are fewer than {MIN_SEEDS_BOOTSTRAP} seeds.
+- **Budget.** A verdict on runs shorter than the paper's budget says so with the fraction, e.g. "not
+  reproduced at 0.4% of the paper's budget": it is what our runs show at that budget, not a refutation.
+  The paper's budgets are listed below the details.
+- **Not run**: no finished runs of the algorithm(s) the claim is about, or none that log its measure.
+  Experiments with no runs under this results root are listed as not run (e.g. pretraining and
+  fine-tuning under the standard profile's root, which holds multi-goal, swimmer and ant maze only).
+- Comparisons whose arms have different seed lists say so in their notes."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -63,6 +96,8 @@ def verdict_rate(
 ) -> str:
     if n <= 0:
         return NOT_RUN
+    if 0.0 < paper_rate < 1.0 and successes in (0, n):
+        return NOT_REPRODUCED  # "only some runs": contradicted by all or none
     ci = stats.wilson_interval(successes, n, confidence)
     if not ci.contains(paper_rate):
         return NOT_REPRODUCED
@@ -92,17 +127,69 @@ def verdict_mean(
 
 
 def verdict_better(
-    interval: stats.Interval, n_algo: int, n_baseline: int, min_seeds: int = MIN_SEEDS_BOOTSTRAP
+    interval: stats.Interval,
+    n_algo: int,
+    n_baseline: int,
+    mann_whitney: stats.OneSided,
+    min_seeds: int = MIN_SEEDS_BOOTSTRAP,
+    alpha: float = ALPHA,
 ) -> str:
+    """Ordering: ``interval`` of P(algo > baseline) and the exact Mann-Whitney p-values (``greater``: algo
+    better) must agree."""
     if n_algo <= 0 or n_baseline <= 0 or math.isnan(interval.point):
         return NOT_RUN
     if min(n_algo, n_baseline) < min_seeds:
         return INCONCLUSIVE
-    if interval.low > 0.5:
+    if interval.low > 0.5 and mann_whitney.greater < alpha:
         return REPRODUCED
-    if interval.high < 0.5:
+    if interval.high < 0.5 and mann_whitney.less < alpha:
         return NOT_REPRODUCED
     return INCONCLUSIVE
+
+
+def verdict_compare(fisher: stats.OneSided, ordering: str, alpha: float = ALPHA) -> str:
+    """Comparative claim: Fisher's p-values on the success counts (``greater``: SQL's rate higher) and the
+    verdict of the ordering on the continuous measure."""
+    if ordering == NOT_RUN or math.isnan(fisher.greater):
+        return NOT_RUN
+    if fisher.less < alpha or ordering == NOT_REPRODUCED:
+        return NOT_REPRODUCED
+    if fisher.greater < alpha and ordering == REPRODUCED:
+        return REPRODUCED
+    return INCONCLUSIVE
+
+
+def verdict_trend(test: stats.OneSided, increasing: bool, alpha: float = ALPHA) -> str:
+    """Trend: the permutation p-values (``greater``: an increasing trend) against the claimed direction."""
+    if math.isnan(test.greater):
+        return NOT_RUN
+    claimed, opposite = (test.greater, test.less) if increasing else (test.less, test.greater)
+    if claimed < alpha:
+        return REPRODUCED
+    if opposite < alpha:
+        return NOT_REPRODUCED
+    return INCONCLUSIVE
+
+
+def budget_fractions(experiment: str, budget_steps) -> list[float]:
+    """Each distinct run budget (total steps) as a fraction of the paper's; [] where the paper has none."""
+    paper = PAPER_BUDGETS.get(experiment)
+    steps = sorted({float(b) for b in budget_steps if not math.isnan(float(b))})
+    return [s / paper.steps for s in steps] if paper else []
+
+
+def percent(fraction: float) -> str:
+    """0.004 -> "0.4%", 0.01 -> "1%", 0.1 -> "10%"."""
+    pct = 100.0 * fraction
+    return f"{pct:.0f}%" if pct >= 10 else f"{pct:.2g}%"
+
+
+def verdict_label(verdict: str, fractions: list[float]) -> str:
+    """The verdict, with the budget fraction when the runs are shorter than the paper's budget."""
+    short = [f for f in fractions if f < 1.0]
+    if verdict == NOT_RUN or not short:
+        return verdict
+    return f"{verdict} at {' / '.join(percent(f) for f in fractions)} of the paper's budget"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -113,17 +200,26 @@ def verdict_better(
 class ClaimResult:
     claim: Claim
     verdict: str
-    ours: str = "-"
+    ours: str = "-"  # the full statement of our numbers
+    brief: str = "-"  # the same, short, for the summary table
     env: str = "-"
     profile: str = "-"
+    subject: str = "-"  # the run label the claim was checked on (e.g. sql or sql_paper)
     preset: str = "-"
     budget: str = "-"
+    fractions: list[float] = field(default_factory=list)
     seeds: str = "-"
+    commits: str = "-"
     point: float = math.nan
     low: float = math.nan
     high: float = math.nan
+    p_value: float = math.nan  # the decisive test's p-value for the claimed direction, where there is one
     n: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return verdict_label(self.verdict, self.fractions)
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -135,16 +231,25 @@ def _p(x: float) -> str:
     return "n/a" if x is None or math.isnan(x) else f"{x:.2f}"
 
 
-def _seeds_text(vals: pd.DataFrame, algos) -> str:
-    parts = []
-    for algo in algos:
-        seeds = vals.loc[vals["algo"] == algo, "seed"]
-        parts.append(f"{algo}: n={len(seeds)} ({aggregate.describe_seeds(seeds)})")
+def _pv(x: float) -> str:
+    """A p-value: two significant digits."""
+    return "n/a" if math.isnan(x) else f"{x:.2g}"
+
+
+def _seeds_text(vals: pd.DataFrame, algos, result: ClaimResult, labels=None) -> str:
+    parts, lists = [], []
+    for algo, label in zip(algos, labels or algos, strict=True):
+        seeds = vals.loc[(vals["algo"] == algo) & vals["value"].notna(), "seed"]
+        lists.append(tuple(sorted(seeds)))
+        parts.append(f"{label}: n={len(seeds)} ({aggregate.describe_seeds(seeds)})")
+    if len(lists) > 1 and len(set(lists)) > 1:
+        result.notes.append("unequal seed lists")
     return "; ".join(parts)
 
 
-def _seed_values(vals: pd.DataFrame, algo: str, metric: str, result: ClaimResult) -> np.ndarray:
+def _values(runs: pd.DataFrame, algo: str, metric: str, reduction: str, result: ClaimResult) -> np.ndarray:
     """One value per seed of ``algo``; runs lacking the metric are noted on ``result`` and left out."""
+    vals = aggregate.run_values(runs, metric, reduction)
     values = vals.loc[vals["algo"] == algo, "value"]
     missing = int(values.isna().sum())
     if missing:
@@ -154,52 +259,164 @@ def _seed_values(vals: pd.DataFrame, algo: str, metric: str, result: ClaimResult
     return values
 
 
-def _evaluate_group(claim: Claim, vals: pd.DataFrame, result: ClaimResult, reps: int, seed: int) -> None:
-    spec = claim.spec
-    pct = f"{CONFIDENCE:.0%}"
-    a = _seed_values(vals, spec.algo, spec.metric, result)
-    if isinstance(spec, RateSpec):
-        k = int(sum(spec.success(v) for v in a))
-        ci = stats.wilson_interval(k, len(a), CONFIDENCE)
-        result.point, result.low, result.high = ci.point, ci.low, ci.high
-        result.verdict = verdict_rate(k, len(a), spec.paper_rate)
-        if len(a):
-            result.ours = f"{k}/{len(a)} = {_p(ci.point)} ({pct} Wilson [{_p(ci.low)}, {_p(ci.high)}])"
-    elif isinstance(spec, MeanSpec):
-        ci = stats.bootstrap_ci(a, reps=reps, confidence=CONFIDENCE, seed=seed)
-        _, sd, n = stats.mean_std(a)
-        result.point, result.low, result.high = ci.point, ci.low, ci.high
-        result.verdict = verdict_mean(ci, spec.bound, spec.side, n)
-        if n:
-            result.ours = (
-                f"mean {_f(ci.point)} (sd {_f(sd)}; {pct} bootstrap CI [{_f(ci.low)}, {_f(ci.high)}])"
-            )
-    elif isinstance(spec, BetterSpec):
-        b = _seed_values(vals, spec.baseline, spec.metric, result)
-        if not spec.higher_is_better:
-            a, b = -a, -b
-        if len(a) and len(b):
-            ci = stats.probability_of_improvement_ci(a, b, reps=reps, confidence=CONFIDENCE, seed=seed)
-            sign = 1 if spec.higher_is_better else -1
-            result.point, result.low, result.high = ci.point, ci.low, ci.high
-            result.ours = (
-                f"P({spec.algo} > {spec.baseline}) = {_p(ci.point)} ({pct} bootstrap CI "
-                f"[{_p(ci.low)}, {_p(ci.high)}]); means {_f(sign * a.mean())} vs {_f(sign * b.mean())}"
-            )
-            result.verdict = verdict_better(ci, len(a), len(b))
-        else:
-            result.verdict = NOT_RUN
-    else:  # pragma: no cover
-        raise TypeError(f"unknown spec {type(spec).__name__}")
+def _ordering(
+    a: np.ndarray, b: np.ndarray, higher_is_better: bool, reps: int, seed: int
+) -> tuple[stats.Interval, stats.OneSided, str]:
+    """P(a better than b) with its bootstrap interval, the exact Mann-Whitney p-values and the verdict."""
+    if not (len(a) and len(b)):
+        nan = stats.Interval(math.nan, math.nan, math.nan)
+        return nan, stats.OneSided(math.nan, math.nan), NOT_RUN
+    sa, sb = (a, b) if higher_is_better else (-a, -b)
+    ci = stats.probability_of_improvement_ci(sa, sb, reps=reps, confidence=CONFIDENCE, seed=seed)
+    mw = stats.mann_whitney_exact(sa, sb)
+    return ci, mw, verdict_better(ci, len(a), len(b), mw)
+
+
+def _ordering_text(algo: str, baseline: str, ci: stats.Interval, mw: stats.OneSided, a, b) -> str:
+    return (
+        f"P({algo} > {baseline}) = {_p(ci.point)} ({CONFIDENCE:.0%} bootstrap CI [{_p(ci.low)}, {_p(ci.high)}]; "
+        f"exact one-sided Mann-Whitney p = {_pv(mw.greater)}); means {_f(np.mean(a))} vs {_f(np.mean(b))}"
+    )
+
+
+def _evaluate_rate(spec: RateSpec, runs: pd.DataFrame, label: str, result: ClaimResult) -> None:
+    a = _values(runs, label, spec.metric, spec.reduction, result)
+    k = int(sum(spec.success(v) for v in a))
+    ci = stats.wilson_interval(k, len(a), CONFIDENCE)
+    result.point, result.low, result.high = ci.point, ci.low, ci.high
+    result.verdict = verdict_rate(k, len(a), spec.paper_rate)
+    if len(a):
+        result.ours = f"{k}/{len(a)} = {_p(ci.point)} ({CONFIDENCE:.0%} Wilson [{_p(ci.low)}, {_p(ci.high)}])"
+        result.brief = f"{k}/{len(a)}"
+
+
+def _evaluate_mean(spec: MeanSpec, runs: pd.DataFrame, label: str, result: ClaimResult, reps: int, seed: int) -> None:
+    a = _values(runs, label, spec.metric, spec.reduction, result)
+    ci = stats.bootstrap_ci(a, reps=reps, confidence=CONFIDENCE, seed=seed)
+    _, sd, n = stats.mean_std(a)
+    result.point, result.low, result.high = ci.point, ci.low, ci.high
+    result.verdict = verdict_mean(ci, spec.bound, spec.side, n)
+    if n:
+        result.ours = (
+            f"mean {_f(ci.point)} (sd {_f(sd)}; {CONFIDENCE:.0%} bootstrap CI [{_f(ci.low)}, {_f(ci.high)}])"
+        )
+        result.brief = f"mean {_f(ci.point)}"
+
+
+def _evaluate_better(
+    spec: BetterSpec, runs: pd.DataFrame, label: str, result: ClaimResult, reps: int, seed: int
+) -> None:
+    a = _values(runs, label, spec.metric, spec.reduction, result)
+    b = _values(runs, spec.baseline, spec.metric, spec.reduction, result)
+    ci, mw, result.verdict = _ordering(a, b, spec.higher_is_better, reps, seed)
+    if result.verdict != NOT_RUN:
+        result.point, result.low, result.high, result.p_value = ci.point, ci.low, ci.high, mw.greater
+        result.ours = _ordering_text(label, spec.baseline, ci, mw, a, b)
+        result.brief = f"P = {_p(ci.point)} (p = {_pv(mw.greater)})"
+
+
+def _evaluate_compare(
+    spec: CompareSpec, runs: pd.DataFrame, label: str, result: ClaimResult, reps: int, seed: int
+) -> None:
+    cond = spec.success_condition
+    succ_a = _values(runs, label, cond.metric, cond.reduction, result)
+    succ_b = _values(runs, spec.baseline, cond.metric, cond.reduction, result)
+    a = _values(runs, label, spec.metric, spec.reduction, result)
+    b = _values(runs, spec.baseline, spec.metric, spec.reduction, result)
+    ka, kb = (int(sum(cond.success(v) for v in x)) for x in (succ_a, succ_b))
+    fisher = stats.fisher_exact(ka, len(succ_a), kb, len(succ_b))
+    ci, mw, ordering = _ordering(a, b, spec.higher_is_better, reps, seed)
+    result.verdict = verdict_compare(fisher, ordering)
+    if result.verdict == NOT_RUN:
+        return
+    result.point, result.low, result.high, result.p_value = ci.point, ci.low, ci.high, fisher.greater
+    counts = f"{ka}/{len(succ_a)} vs {kb}/{len(succ_b)}"
+    result.ours = (
+        f"{label} {counts} {spec.baseline} seeds with {cond.describe()} (one-sided Fisher p = "
+        f"{_pv(fisher.greater)}); on {spec.reduction} {spec.metric}: {_ordering_text(label, spec.baseline, ci, mw, a, b)}"
+    )
+    result.brief = f"{counts} (Fisher p = {_pv(fisher.greater)}); P = {_p(ci.point)} (p = {_pv(mw.greater)})"
+
+
+def _baseline_runs(spec, here: pd.DataFrame, preset: str, result: ClaimResult, env: str, profile: str) -> pd.DataFrame:
+    """The baseline's runs beside the subject's: its runs at the same preset, else its only preset (noted)."""
+    base = here[here["algo"] == spec.baseline]
+    presets = sorted(base["preset"].unique())
+    if preset in presets:
+        return base[base["preset"] == preset]
+    if len(presets) == 1:
+        result.notes.append(f"{spec.baseline} runs are preset {presets[0]!r}")
+    elif len(presets) > 1:
+        result.notes.append(f"{spec.baseline} has several presets {presets}, none {preset!r}; not compared")
+        return base.iloc[0:0]
+    if len(base) == 0:
+        result.notes.append(f"no finished {spec.baseline} runs at {env}, profile {profile}")
+    return base
+
+
+def _finish(result: ClaimResult, claim: Claim, runs: pd.DataFrame) -> None:
+    """Budget, its fraction of the paper's and the commits of the runs behind ``result``."""
+    per_run = runs.drop_duplicates("run")
+    result.budget = aggregate.describe_budget(per_run["budget_steps"])
+    result.fractions = budget_fractions(claim.experiment, per_run["budget_steps"])
+    if measures.COMMITS in per_run.columns:
+        tokens = {t.strip() for text in per_run[measures.COMMITS].dropna() for t in str(text).split(",")}
+        result.commits = ", ".join(sorted(t for t in tokens if t)) or "-"
+    else:
+        result.commits = aggregate.describe_commits(list(per_run["commit"]), list(per_run["dirty"]))
+
+
+def _evaluate_trend(claim: Claim, sub: pd.DataFrame, reps: int, seed: int) -> list[ClaimResult]:
+    spec: TrendSpec = claim.spec
+    present = sub[sub["algo"].isin(spec.groups)] if len(sub) else sub
+    if len(present) == 0:
+        return [ClaimResult(claim, NOT_RUN, notes=[f"no finished runs of {', '.join(spec.groups)}"])]
+    results = []
+    for env, profile in present[["env", "profile"]].drop_duplicates().sort_values(["env", "profile"]).itertuples(
+        index=False
+    ):
+        result = ClaimResult(claim, NOT_RUN, env=env, profile=profile)
+        runs = present[(present["env"] == env) & (present["profile"] == profile)]
+        vals = aggregate.run_values(runs, spec.metric, spec.reduction)
+        cols = [_values(runs, group, spec.metric, spec.reduction, result) for group in spec.groups]
+        presets = runs.drop_duplicates(["algo", "preset"]).groupby("algo")["preset"].apply(list)
+        result.preset = ", ".join(f"{g} [{'/'.join(presets.get(g, ['-']))}]" for g in spec.groups)
+        result.seeds = _seeds_text(vals, spec.groups, result, spec.group_labels)
+        _finish(result, claim, runs)
+        missing = [label for label, col in zip(spec.group_labels, cols, strict=True) if len(col) == 0]
+        several = [g for g in spec.groups if len(presets.get(g, [])) > 1]
+        if missing or several:
+            result.notes += [f"no finished runs at {m}" for m in missing]
+            result.notes += [f"{g} ran with several presets; not pooled" for g in several]
+            results.append(result)
+            continue
+        point, test = stats.trend_test(cols, reps=TREND_REPS, seed=seed)
+        concordance, p = (point, test.greater) if spec.increasing else (1.0 - point, test.less)
+        result.point, result.p_value = concordance, p
+        result.verdict = verdict_trend(test, spec.increasing)
+        medians = ", ".join(
+            f"{label} {_f(np.median(col))}" for label, col in zip(spec.group_labels, cols, strict=True)
+        )
+        result.ours = (
+            f"concordance with the claimed trend {_p(concordance)} (one-sided permutation p = {_pv(p)}); "
+            f"medians {medians}"
+        )
+        result.brief = f"concordance {_p(concordance)} (p = {_pv(p)})"
+        results.append(result)
+    return results
 
 
 def evaluate_claim(
     claim: Claim, df: pd.DataFrame, reps: int = stats.DEFAULT_REPS, seed: int = stats.DEFAULT_SEED
 ) -> list[ClaimResult]:
-    """One result per (env, profile, preset) the claim's algorithm ran at; one "not run" result if none."""
+    """One result per (env, profile, run label, preset) the claim's algorithm ran at; one "not run" result
+    if none. Trend claims: one result per (env, profile)."""
     spec = claim.spec
     sub = df[df["experiment"] == claim.experiment] if len(df) else df
-    subject = sub[sub["algo"] == spec.algo] if len(sub) else sub
+    if isinstance(spec, TrendSpec):
+        return _evaluate_trend(claim, sub, reps, seed)
+    labels = RUN_LABELS.get(spec.algo, (spec.algo,))
+    subject = sub[sub["algo"].isin(labels)] if len(sub) else sub
     if len(subject) == 0:
         return [
             ClaimResult(
@@ -207,36 +424,36 @@ def evaluate_claim(
             )
         ]
     results = []
-    combos = subject[["env", "profile", "preset"]].drop_duplicates().sort_values(["env", "profile", "preset"])
+    combos = subject[["env", "profile", "algo", "preset"]].drop_duplicates()
     envs = sorted(subject["env"].unique())
-    for env, profile, preset in combos.itertuples(index=False):
-        result = ClaimResult(claim, NOT_RUN, env=env, profile=profile, preset=preset)
+    for env, profile, label, preset in combos.sort_values(["env", "profile", "algo", "preset"]).itertuples(
+        index=False
+    ):
+        result = ClaimResult(claim, NOT_RUN, env=env, profile=profile, subject=label, preset=preset)
         here = sub[(sub["env"] == env) & (sub["profile"] == profile)]
-        parts = [here[(here["algo"] == spec.algo) & (here["preset"] == preset)]]
-        if isinstance(spec, BetterSpec):
-            base = here[here["algo"] == spec.baseline]
-            presets = sorted(base["preset"].unique())
-            if preset in presets:
-                base = base[base["preset"] == preset]
-            elif len(presets) == 1:
-                result.notes.append(f"{spec.baseline} runs are preset {presets[0]!r}")
-            elif len(presets) > 1:
-                result.notes.append(
-                    f"{spec.baseline} has several presets {presets}, none {preset!r}; not compared"
-                )
-                base = base.iloc[0:0]
-            if len(base) == 0 and not result.notes:
-                result.notes.append(f"no finished {spec.baseline} runs at {env}, profile {profile}")
-            parts.append(base)
-            if spec.expected_tasks and len(envs) < spec.expected_tasks:
-                result.notes.append(f"only {len(envs)} of the paper's {spec.expected_tasks} tasks run")
+        parts = [here[(here["algo"] == label) & (here["preset"] == preset)]]
+        if isinstance(spec, BetterSpec | CompareSpec):
+            parts.append(_baseline_runs(spec, here, preset, result, env, profile))
+        if isinstance(spec, BetterSpec) and spec.expected_tasks and len(envs) < spec.expected_tasks:
+            result.notes.append(f"only {len(envs)} of the paper's {spec.expected_tasks} tasks run")
         runs = pd.concat(parts)
-        vals = aggregate.run_values(runs, spec.metric, spec.reduction)
-        result.budget = aggregate.describe_budget(vals["budget_steps"])
-        result.seeds = _seeds_text(vals, spec.algos)
-        _evaluate_group(claim, vals, result, reps, seed)
-        if result.verdict == NOT_RUN and result.n.get(spec.algo, 0) == 0 and len(vals):
-            result.notes.append(f"no {spec.algo} run logs {spec.metric}")
+        arms = (label,) + ((spec.baseline,) if isinstance(spec, BetterSpec | CompareSpec) else ())
+        shown = spec.measured()[-1]  # the continuous measure of a comparison
+        result.seeds = _seeds_text(aggregate.run_values(runs, shown.metric, shown.reduction), arms, result)
+        _finish(result, claim, runs)
+        if isinstance(spec, RateSpec):
+            _evaluate_rate(spec, runs, label, result)
+        elif isinstance(spec, MeanSpec):
+            _evaluate_mean(spec, runs, label, result, reps, seed)
+        elif isinstance(spec, BetterSpec):
+            _evaluate_better(spec, runs, label, result, reps, seed)
+        elif isinstance(spec, CompareSpec):
+            _evaluate_compare(spec, runs, label, result, reps, seed)
+        else:  # pragma: no cover
+            raise TypeError(f"unknown spec {type(spec).__name__}")
+        measured = spec.measured()[0].metric
+        if result.verdict == NOT_RUN and result.n.get(label, 0) == 0 and len(runs):
+            result.notes.append(f"no {label} run logs {measured}")
         results.append(result)
     return results
 
@@ -260,14 +477,19 @@ def results_frame(results: list[ClaimResult]) -> pd.DataFrame:
                 "kind": r.claim.kind,
                 "env": r.env,
                 "profile": r.profile,
+                "subject": r.subject,
                 "preset": r.preset,
                 "verdict": r.verdict,
+                "label": r.label,
                 "point": r.point,
                 "low": r.low,
                 "high": r.high,
+                "p_value": r.p_value,
                 "ours": r.ours,
                 "budget_steps": r.budget,
+                "budget_fractions": "; ".join(f"{f:.6g}" for f in r.fractions),
                 "seeds": r.seeds,
+                "commits": r.commits,
                 "notes": "; ".join(r.notes),
             }
         )
@@ -282,6 +504,30 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _where(r: ClaimResult, several_envs: bool, several_profiles: bool) -> str:
+    """What distinguishes this row from the claim's other rows: env, run label [preset], profile."""
+    parts = []
+    if several_envs:
+        parts.append(r.env.split("/")[-1])
+    if r.subject not in ("-", getattr(r.claim.spec, "algo", r.subject)):
+        parts.append(f"{r.subject} [{r.preset}]")
+    if several_profiles:
+        parts.append(r.profile)
+    return ", ".join(parts)
+
+
+def _budget_cell(r: ClaimResult) -> str:
+    if r.verdict == NOT_RUN and r.budget == "-":
+        return "-"
+    if not r.fractions:
+        return f"{r.budget} steps"
+    return f"{' / '.join(percent(f) for f in r.fractions)} ({r.budget} steps)"
+
+
+def _ledger_key(experiment: str) -> str:
+    return f"ledger: {experiment}"
+
+
 def render_scorecard(
     results: list[ClaimResult],
     deviations: list[ledger.Deviation],
@@ -289,6 +535,9 @@ def render_scorecard(
     n_runs: int = 0,
     root: str | Path | None = None,
 ) -> str:
+    several_envs = {c: len({r.env for r in results if r.claim.id == c}) > 1 for c in {r.claim.id for r in results}}
+    several_profiles = len({r.profile for r in results if r.profile != "-"}) > 1
+    wheres = [_where(r, several_envs[r.claim.id], several_profiles) for r in results]
     lines = [
         "# Scorecard: the paper's claims against our runs",
         "",
@@ -300,52 +549,65 @@ def render_scorecard(
         "",
         VERDICT_RULE,
         "",
-        "## Claims",
+        "## Summary",
         "",
-        "| claim | env | paper | ours | budget (steps) | seeds | profile (preset) | verdict | deviations |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| claim | paper | ours | budget (% of the paper's) | seeds | verdict | deviations |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        devs = ", ".join(d.id for d in ledger.applicable(deviations, r.claim.experiment)) or "-"
-        ours = r.ours + (f" ({'; '.join(r.notes)})" if r.notes else "")
-        profile = "-" if r.profile == "-" else f"{r.profile} ({r.preset})"
-        cells = [
-            r.claim.id,
-            r.env,
-            r.claim.paper_value,
-            ours,
-            r.budget,
-            r.seeds,
-            profile,
-            f"**{r.verdict}**",
-            devs,
-        ]
+    for r, where in zip(results, wheres, strict=True):
+        claim = r.claim.id + (f" ({where})" if where else "")
+        cells = [claim, r.claim.paper_value, r.brief, _budget_cell(r), r.seeds, f"**{r.label}**",
+                 _ledger_key(r.claim.experiment)]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
-    lines += ["", "Summary: " + ", ".join(f"{v}: {counts[v]}" for v in VERDICTS) + ".", ""]
-    lines += ["## What each claim measures", ""]
-    seen = set()
-    for r in results:
-        c = r.claim
-        if c.id in seen:
-            continue
-        seen.add(c.id)
-        extra = ""
-        if isinstance(c.spec, RateSpec):
-            extra = f" Paper's proportion: {c.spec.paper_rate:g}."
-        lines.append(
-            f"- **{c.id}** ({c.source}): {c.statement} Measured as: {c.spec.condition()} "
-            f"(reduction per run: {aggregate.Reduction.parse(c.spec.reduction).describe(c.spec.metric)}).{extra}"
-        )
+    lines += ["", "Rows: " + ", ".join(f"{v}: {counts[v]}" for v in VERDICTS) + ".", ""]
+    lines += ["## Details", ""]
+    for claim in dict.fromkeys(r.claim for r in results):
+        spec = claim.spec
+        lines += [f"### {claim.id}", "", f"{claim.statement} ({claim.source}; paper: {claim.paper_value}.)", ""]
+        lines.append(f"Checked as: {spec.condition()}.")
+        extra = f" Paper's proportion: {spec.paper_rate:g}." if isinstance(spec, RateSpec) else ""
+        per_run = "; ".join(tables.protocol(m.metric, m.reduction) for m in spec.measured())
+        lines += [f"Per run: {per_run}.{extra}", ""]
+        for r, where in zip(results, wheres, strict=True):
+            if r.claim is not claim:
+                continue
+            head = f"**{where}**: " if where else ""
+            text = f"- {head}**{r.label}**. Ours: {r.ours}."
+            if r.verdict != NOT_RUN or r.seeds != "-":
+                text += f" Seeds: {r.seeds}. Profile {r.profile}, preset {r.preset}; budget {_budget_cell(r)}."
+                text += f" Commits: {r.commits}."
+            if r.notes:
+                text += f" Notes: {'; '.join(r.notes)}."
+            lines.append(text)
+        lines.append("")
+    lines += [
+        "## The paper's budgets",
+        "",
+        "A row's budget fraction is its runs' total environment steps over these.",
+        "",
+    ]
+    lines += [f"- {name}: {b.steps:,} steps: {b.source}." for name, b in PAPER_BUDGETS.items()]
     lines += ["", "## Deviations from the paper", ""]
-    experiments = sorted({r.claim.experiment for r in results})
+    experiments = list(dict.fromkeys(r.claim.experiment for r in results))
     chosen = ledger.applicable(deviations, experiments)
     if not chosen:
         lines.append("None recorded in experiments/deviations.yaml for these experiments.")
-    for d in chosen:
-        lines.append(
-            f"- **{d.id}** (applies to: {', '.join(d.applies_to)}): ours: {d.ours} Paper: {d.paper} Why: {d.why}"
-        )
+    else:
+        everywhere = [d.id for d in chosen if "all" in d.applies_to]
+        lines.append("Which entries of `experiments/deviations.yaml` apply where (the summary's deviations column):")
+        lines.append("")
+        if everywhere:
+            lines.append(f"- **every experiment**: {', '.join(everywhere)}")
+        for experiment in experiments:
+            own = [d.id for d in chosen if "all" not in d.applies_to and d.applies(experiment)]
+            also = " and the entries for every experiment" if everywhere else ""
+            lines.append(f"- **{_ledger_key(experiment)}**: {', '.join(own) or 'no entries of its own'}{also}")
+        lines += ["", "Each entry once:", ""]
+        for d in chosen:
+            lines.append(
+                f"- **{d.id}** (applies to: {', '.join(d.applies_to)}): ours: {d.ours} Paper: {d.paper} Why: {d.why}"
+            )
     lines += ["", "## Runs left out or flagged", ""]
     if not problems:
         lines.append("None.")
@@ -364,7 +626,8 @@ def write_scorecard(
     reps: int = stats.DEFAULT_REPS,
     seed: int = stats.DEFAULT_SEED,
 ) -> list[ClaimResult]:
-    """Evaluate ``claims`` on ``df`` (from :func:`aggregate.load_runs`) and write the Markdown scorecard."""
+    """Evaluate ``claims`` on ``df`` (from :func:`aggregate.load_runs`, with
+    :func:`measures.add_run_measures` for the run-level measures) and write the Markdown scorecard."""
     deviations = ledger.load_deviations() if deviations is None else deviations
     results = evaluate_claims(df, claims, reps=reps, seed=seed)
     n_runs = int(df[list(aggregate.RUN_KEY)].drop_duplicates().shape[0]) if len(df) else 0

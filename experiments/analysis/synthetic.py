@@ -57,10 +57,12 @@ def write_run(
     metrics: Mapping[str, np.ndarray],
     *,
     steps_per_epoch: int = 1000,
+    manifest_extra: Mapping[str, object] | None = None,
     **manifest_kwargs,
 ) -> Path:
     """Write ``progress.csv`` (epoch, step, wall_time, then ``metrics``; one row per epoch) and
-    ``manifest.json`` into the layout's run folder; returns the folder."""
+    ``manifest.json`` (plus the keys of ``manifest_extra``, e.g. ``resumes``) into the layout's run folder;
+    returns the folder."""
     n = len(next(iter(metrics.values())))
     epochs = np.arange(1, n + 1)
     table = pd.DataFrame(
@@ -72,8 +74,28 @@ def write_run(
     path.mkdir(parents=True, exist_ok=True)
     table.to_csv(path / layout.PROGRESS, index=False, lineterminator="\n")
     m = manifest(experiment, env, algo, seed, total_steps=n * steps_per_epoch, n_epochs=n, **manifest_kwargs)
+    m.update(manifest_extra or {})
     (path / layout.MANIFEST).write_text(json.dumps(m, indent=2) + "\n")
     return path
+
+
+def write_artifact(run: Path, name: str, table: pd.DataFrame) -> Path:
+    """Write ``table`` as ``<run>/artifacts/<name>`` (CSV, as the runner's artifacts); returns the path."""
+    path = run / layout.ARTIFACTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def q_grid_table(surfaces: list[np.ndarray]) -> pd.DataFrame:
+    """A q_values.csv table (state, action_x, action_y, q) from one square grid of Q per state, over
+    [-1, 1]^2 with rows = action_y and columns = action_x, as experiments.multigoal writes it."""
+    frames = []
+    for state, q in enumerate(surfaces):
+        axis = np.linspace(-1.0, 1.0, q.shape[0])
+        ax, ay = np.meshgrid(axis, axis, indexing="xy")
+        frames.append(pd.DataFrame({"state": state, "action_x": ax.ravel(), "action_y": ay.ravel(), "q": q.ravel()}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def curve(final: float, n_epochs: int, rng: np.random.Generator, noise: float = 0.0) -> np.ndarray:

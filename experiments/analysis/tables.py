@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from experiments import layout
-from experiments.analysis import aggregate, ledger, stats
-from experiments.claims import CLAIMS, OPS, BetterSpec, RateSpec
+from experiments.analysis import aggregate, ledger, measures, stats
+from experiments.claims import CLAIMS, OPS, RUN_MEASURES, BetterSpec
 
 CONFIDENCE = 0.95
 BASELINES = ("ddpg", "sac", "td3")
@@ -43,6 +43,31 @@ def _p(x) -> str:
     return "n/a" if x is None or math.isnan(float(x)) else f"{float(x):.2f}"
 
 
+def protocol(metric: str, reduction: str | aggregate.Reduction) -> str:
+    """How one run becomes one number: a run-level measure's definition, else the reduction of the curve."""
+    if metric in RUN_MEASURES:
+        return f"{metric} = {RUN_MEASURES[metric]}"
+    return aggregate.Reduction.parse(reduction).describe(metric)
+
+
+def _commits_by_run(df: pd.DataFrame) -> dict[tuple, str] | None:
+    """Run key -> every commit the run ran under (from measures.add_run_measures), or None without it."""
+    if measures.COMMITS not in df.columns or len(df) == 0:
+        return None
+    runs = df.drop_duplicates(list(aggregate.RUN_KEY))
+    return dict(zip(runs[list(aggregate.RUN_KEY)].itertuples(index=False, name=None), runs[measures.COMMITS],
+                    strict=True))
+
+
+def _describe_commits(g: pd.DataFrame, commits_by_run: dict[tuple, str] | None) -> str:
+    """The commits of the runs in ``g`` (rows of run_values): all of each run's where known, else its launch."""
+    if commits_by_run is None:
+        return aggregate.describe_commits(list(g["commit"]), list(g["dirty"]))
+    keys = g[list(aggregate.RUN_KEY)].itertuples(index=False, name=None)
+    tokens = {t.strip() for key in keys for t in str(commits_by_run.get(key, "")).split(",")}
+    return ", ".join(sorted(t for t in tokens if t)) or "-"
+
+
 def _stats_note(reps: int, seed: int) -> str:
     return (
         f"Per run one value (protocol column); then mean ± sample std (ddof=1) over seeds and a "
@@ -62,12 +87,16 @@ def summary_table(
     reps: int = stats.DEFAULT_REPS,
     seed: int = stats.DEFAULT_SEED,
 ) -> pd.DataFrame:
-    """Per (experiment, env, algo, profile, preset): mean, std, bootstrap CI, n, seeds, budget, commits."""
+    """Per (experiment, env, algo, profile, preset) that logs ``metric``: mean, std (ddof 1), bootstrap CI, n,
+    seeds, budget, commits."""
     red = aggregate.Reduction.parse(reduction)
     vals = aggregate.run_values(df, metric, red)
+    commits = _commits_by_run(df)
     rows = []
     for key, g in vals.groupby(list(aggregate.GROUP_KEY), sort=True):
         v = g["value"].dropna().to_numpy(float)
+        if len(v) == 0:
+            continue
         mean, std, n = stats.mean_std(v)
         ci = stats.bootstrap_ci(v, reps=reps, confidence=CONFIDENCE, seed=seed)
         rows.append(
@@ -75,7 +104,7 @@ def summary_table(
                 **dict(zip(aggregate.GROUP_KEY, key, strict=True)),
                 "metric": metric,
                 "reduction": red.label,
-                "protocol": red.describe(metric),
+                "protocol": protocol(metric, red),
                 "n": n,
                 "seeds": aggregate.describe_seeds(g.loc[g["value"].notna(), "seed"]),
                 "mean": mean,
@@ -83,7 +112,7 @@ def summary_table(
                 "ci_low": ci.low,
                 "ci_high": ci.high,
                 "budget_steps": aggregate.describe_budget(g["budget_steps"]),
-                "commits": aggregate.describe_commits(list(g["commit"]), list(g["dirty"])),
+                "commits": _describe_commits(g, commits),
             }
         )
     return pd.DataFrame(rows)
@@ -95,9 +124,12 @@ def success_table(
     """Per configuration: seeds whose reduced metric satisfies ``metric <op> threshold``, rate, Wilson CI."""
     red = aggregate.Reduction.parse(reduction)
     vals = aggregate.run_values(df, metric, red)
+    commits = _commits_by_run(df)
     rows = []
     for key, g in vals.groupby(list(aggregate.GROUP_KEY), sort=True):
         v = g["value"].dropna().to_numpy(float)
+        if len(v) == 0:
+            continue
         k = int(sum(bool(OPS[op](x, threshold)) for x in v))
         ci = stats.wilson_interval(k, len(v), confidence)
         rows.append(
@@ -113,7 +145,7 @@ def success_table(
                 "wilson_low": ci.low,
                 "wilson_high": ci.high,
                 "budget_steps": aggregate.describe_budget(g["budget_steps"]),
-                "commits": aggregate.describe_commits(list(g["commit"]), list(g["dirty"])),
+                "commits": _describe_commits(g, commits),
             }
         )
     return pd.DataFrame(rows)
@@ -161,7 +193,7 @@ def improvement_table(
                             "baseline_preset": pb,
                             "metric": metric,
                             "reduction": red.label,
-                            "protocol": red.describe(metric)
+                            "protocol": protocol(metric, red)
                             + ("" if higher_is_better else " (lower is better)"),
                             "n_algo": len(a),
                             "n_baseline": len(b),
@@ -467,22 +499,45 @@ GENERIC_METRICS = (
     MetricSpec(layout.EVAL_RETURN_DEPLOYED, "final"),
     MetricSpec(layout.EVAL_RETURN_EXPLORING, "final"),
 )
-_LOWER_IS_BETTER = {"min_distance_to_target"}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What an experiment beyond the paper (no claims) reports: its own ``metrics``, and ``algo`` against
+    ``baselines`` on them."""
+
+    metrics: tuple[MetricSpec, ...]
+    algo: str
+    baselines: tuple[str, ...]
+
+
+# Composition's headline: the fraction of rollouts ending at the shared goal, of the composed policy against
+# each constituent (experiments/composition.py).
+HEADLINES: dict[str, Headline] = {
+    "composition": Headline(
+        (MetricSpec("shared_goal_fraction", "final"),), "composed", ("constituent_a", "constituent_b")
+    ),
+}
 
 
 def default_table_spec(experiment: str, claims=CLAIMS) -> TableSpec:
-    """Generic returns plus every (metric, reduction) the experiment's claims use."""
+    """Generic returns plus every (metric, reduction) the experiment's claims use (or its headline)."""
     metrics = list(GENERIC_METRICS)
     successes = []
     algo, baselines = "sql", BASELINES
+    headline = HEADLINES.get(experiment)
+    if headline is not None:
+        metrics += [m for m in headline.metrics if m not in metrics]
+        algo, baselines = headline.algo, headline.baselines
     for c in claims:
         if c.experiment != experiment:
             continue
-        m = MetricSpec(c.spec.metric, c.spec.reduction, c.spec.metric not in _LOWER_IS_BETTER)
-        if m not in metrics:
-            metrics.append(m)
-        if isinstance(c.spec, RateSpec):
-            s = SuccessSpec(c.spec.metric, c.spec.reduction, c.spec.op, c.spec.threshold)
+        for measured in c.spec.measured():
+            m = MetricSpec(measured.metric, measured.reduction, measured.higher_is_better)
+            if m not in metrics:
+                metrics.append(m)
+        for cond in c.spec.conditions():
+            s = SuccessSpec(cond.metric, cond.reduction, cond.op, cond.threshold)
             if s not in successes:
                 successes.append(s)
         if isinstance(c.spec, BetterSpec):
@@ -534,7 +589,7 @@ def experiment_tables(
         notes = [
             f"Success rate over seeds with a {CONFIDENCE:.0%} Wilson score interval. "
             "A run succeeds if its reduced metric meets the condition (max: at any evaluation during training; "
-            "final: at the last evaluation)."
+            "final: at the last evaluation, or the run-level measure's value, see the summary's protocol)."
         ]
         out[f"{exp}_success"] = Rendered(f"{exp}: success rates", t, _display_success(t), notes, exp)
     parts = [
