@@ -586,3 +586,45 @@ def test_project_ledger_loads_for_scorecard():
     devs = ledger.load_deviations()
     for d in devs:
         assert d.id and d.applies_to
+
+
+# App. D.1's values per task (paper-digest section 3; the paper's numbers, used here only as the reference
+# the ledger is checked against): Adam 1e-3 (Q) / 1e-4 (sampler, DDPG's actor), batch 64, 10,000 samples
+# before training, 2 x 200 units, hard target copy every 1000 steps (swimmer 5000), K_V = 50,
+# K = M = 32 (multi-goal 100), h = d / (2 log(M + 1)), alpha 10 (multi-goal) or 0.1 (the MuJoCo tasks).
+D1 = {"learning_rate": 1e-3, "sampler_learning_rate": 1e-4, "batch_size": 64, "learning_starts": 10_000,
+      "net_arch": [200, 200], "target_update_interval": 1000, "value_n_particles": 50, "kernel_n_particles": 64,
+      "bandwidth_rule": "paper", "reward_scale": 10.0}
+D1_TASK = {"multigoal": {"kernel_n_particles": 200, "reward_scale": 0.1},
+           "composition": {"kernel_n_particles": 200, "reward_scale": 0.1},
+           "swimmer": {"target_update_interval": 5000}}
+# which ledger entry records a difference in each value
+LEDGER_FOR = {"learning_rate": "code-preset-learning-rates", "sampler_learning_rate": "code-preset-learning-rates",
+              "batch_size": "code-preset-batch-size", "learning_starts": "code-preset-warmup",
+              "net_arch": "code-preset-network-width", "target_update_interval": "swimmer-target-interval",
+              "value_n_particles": "sql-value-proposal", "kernel_n_particles": "sql-svgd-particles",
+              "bandwidth_rule": "bandwidth-d", "reward_scale": "swimmer-temperature"}
+# each experiment's run labels for the paper's algorithms (SQL and DDPG) at their default presets
+PAPER_ALGOS = {"multigoal": ("sql", "ddpg"), "swimmer": ("sql", "ddpg"), "antmaze": ("sql", "ddpg"),
+               "pretrain": ("sql", "ddpg"), "finetune": ("sql_pretrained", "ddpg_scratch", "ddpg_pretrained"),
+               "composition": ("sql",)}
+
+
+def test_ledger_covers_every_default_preset_value_that_differs_from_app_d1():
+    from experiments.registry import get_experiment
+    from softq.sql import load_presets
+
+    devs = {d.id: d for d in ledger.load_deviations()}
+    for experiment, algos in PAPER_ALGOS.items():
+        config = get_experiment(experiment).config
+        reference = {**D1, **D1_TASK.get(experiment, {})}
+        for algo in algos:
+            _, params = config.hyperparameters(algo)
+            if config.algorithm(algo) == "sql":
+                params = {**load_presets()[params.pop("preset")], **params}
+            params["net_arch"] = (params.pop("policy_kwargs", None) or {}).get("net_arch")
+            for key, paper in reference.items():
+                if key not in params or params[key] == paper:
+                    continue
+                entry = devs[LEDGER_FOR[key]]
+                assert entry.applies(experiment), (experiment, algo, key, params[key], entry.id)
