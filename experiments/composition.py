@@ -13,7 +13,8 @@ act, in ``softq/MultiGoal-v0`` (every goal ends an episode), and the fraction en
 written as a one-row "evaluation run" ``runs/composition/softq-MultiGoal-v0/<label>/seed_<k>/``
 (labels :data:`LABELS`) with ``progress.csv`` (columns ``shared_goal_fraction``, ``goal_fraction_<name>``,
 ``no_goal_fraction``; ``step`` = the environment steps behind the policy: its own run's, or both
-constituents' for the composed one), ``manifest.json`` (``kind: composition``) and ``artifacts/rollouts.csv``.
+constituents' for the composed one), ``manifest.json`` (``kind: composition``; the commit, package versions and
+hardware of the evaluation, and the commits the constituents trained at) and ``artifacts/rollouts.csv``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from experiments import layout
 from experiments.evaluation import EVALUATION, derived_seed, rollout
 from experiments.models import load_policy, save_weights
+from experiments.provenance import git_state, hardware, package_versions
 from softq.composition import compose
 from softq.envs.multigoal import (
     GOAL_NAMES,
@@ -161,7 +163,12 @@ def finalize(root: str | Path, profile: str, seeds: list[int] | None = None) -> 
                     "eval_env": eval_env_id,
                     "rollouts": int(cfg["rollouts"]),
                     "shared_goal": GOAL_NAMES[shared],
+                    "constituent_git": [m.get("git") for m in source_manifests] if label == "composed"
+                    else [source_manifests[index].get("git")],
                 },
+                "git": git_state(),
+                "versions": package_versions(),
+                "hardware": hardware(),
                 "status": layout.STATUS_FINISHED,
                 "started_at": _now(),
                 "finished_at": _now(),
@@ -218,7 +225,8 @@ def figure(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
                 colour = "red" if g in goals else "0.6"
                 ax.add_patch(Circle(tuple(centre), GOAL_RADIUS, fill=False, color=colour, linewidth=0.8))
             fraction = runs["shared_goal_fraction"]
-            ax.set_title(f"{title}\nat the shared goal: {fraction.mean():.2f} +- {fraction.std(ddof=0):.2f} (n={len(runs)})", fontsize=8)
+            # mean +- sample std (ddof 1), as the tables
+            ax.set_title(f"{title}\nat the shared goal: {fraction.mean():.2f} +- {fraction.std(ddof=1):.2f} (n={len(runs)})", fontsize=8)
             ax.set(xlim=(-POSITION_BOUND, POSITION_BOUND), ylim=(-POSITION_BOUND, POSITION_BOUND), aspect="equal")
             ax.set_xlabel("x")
         axes[0].set_ylabel("y")

@@ -1,6 +1,7 @@
 """Composition (beyond the paper; Haarnoja et al., ICRA 2018): the multi-goal sub-tasks, averaging soft Q
 functions, a fitted sampler that concentrates where both constituents are high, and the experiment."""
 
+import json
 import math
 
 import gymnasium as gym
@@ -182,6 +183,9 @@ def test_composition_smoke_trains_constituents_then_composes(tmp_path, capsys):
         assert progress["shared_goal_fraction"].iloc[0] == progress["goal_fraction_up"].iloc[0]
         rollouts = pd.read_csv(folder / layout.ARTIFACTS / "rollouts.csv")
         assert rollouts["rollout"].nunique() == 50 and (rollouts.query("t == 0")[["x", "y"]] == 0).all().all()
+        manifest = json.loads((folder / layout.MANIFEST).read_text())
+        assert set(manifest["git"]) == {"commit", "dirty"} and manifest["versions"]["torch"] and manifest["hardware"]
+        assert len(manifest["composition"]["constituent_git"]) == (2 if label == "composed" else 1)
     composed = layout.run_dir(out, "composition", "softq/MultiGoal-v0", "composed", 0)
     assert pd.read_csv(composed / layout.PROGRESS)[layout.STEP].iloc[0] == 2 * 200  # both constituents' steps
     before = (composed / layout.PROGRESS).read_bytes()
