@@ -567,7 +567,7 @@ def render_scorecard(
         lines += [f"### {claim.id}", "", f"{claim.statement} ({claim.source}; paper: {claim.paper_value}.)", ""]
         lines.append(f"Checked as: {spec.condition()}.")
         extra = f" Paper's proportion: {spec.paper_rate:g}." if isinstance(spec, RateSpec) else ""
-        per_run = "; ".join(tables.protocol(m.metric, m.reduction) for m in spec.measured())
+        per_run = "; ".join(dict.fromkeys(tables.protocol(m.metric, m.reduction) for m in spec.measured()))
         lines += [f"Per run: {per_run}.{extra}", ""]
         for r, where in zip(results, wheres, strict=True):
             if r.claim is not claim:
