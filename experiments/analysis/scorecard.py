@@ -236,7 +236,10 @@ def _pv(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.2g}"
 
 
-def _seeds_text(vals: pd.DataFrame, algos, result: ClaimResult, labels=None) -> str:
+def _seeds_text(
+    vals: pd.DataFrame, algos: tuple[str, ...], result: ClaimResult, labels: tuple[str, ...] | None = None
+) -> str:
+    """Each arm's seeds (named by ``labels`` where given); notes on ``result`` when the arms' lists differ."""
     parts, lists = [], []
     for algo, label in zip(algos, labels or algos, strict=True):
         seeds = vals.loc[(vals["algo"] == algo) & vals["value"].notna(), "seed"]
@@ -578,7 +581,7 @@ def render_scorecard(
                 text += f" Seeds: {r.seeds}. Profile {r.profile}, preset {r.preset}; budget {_budget_cell(r)}."
                 text += f" Commits: {r.commits}."
             if r.notes:
-                text += f" Notes: {'; '.join(r.notes)}."
+                text += f" Notes: {'; '.join(dict.fromkeys(r.notes))}."
             lines.append(text)
         lines.append("")
     lines += [
