@@ -111,7 +111,7 @@ def compose(
         batch = states[th.randint(len(states), (batch_size,))]
         loss = amortized_svgd_loss(
             sampler=policy.sampler,
-            log_density=policy.svgd_log_density,
+            score=policy.svgd_score,
             features=policy.features(batch),
             action_dim=policy.action_dim,
             n_particles=kernel_n_particles,

@@ -31,13 +31,12 @@ def soft_value(
 
         V(s) ~= alpha * (logsumexp_j Q(s, a_j) / alpha - log K + D log 2)
 
-    :param q_function: maps features of shape (B, 1, F) and actions (B, K, D) to Q values (B, K).
+    :param q_function: maps features of shape (B, 1, F) and actions (K, D), broadcast, to Q values (B, K).
     :param features: state features, shape (B, F).
     :return: soft values, shape (B,).
     """
-    batch_size = features.shape[0]
     actions = 2.0 * th.rand(n_particles, action_dim, device=features.device) - 1.0
-    q_values = q_function(features[:, None, :], actions.expand(batch_size, -1, -1))
+    q_values = q_function(features[:, None, :], actions)  # (B, 1, F) against (K, D): broadcast to (B, K)
     log_mean_exp = th.logsumexp(q_values / alpha, dim=1) - math.log(n_particles)
     return alpha * (log_mean_exp + action_dim * math.log(2.0))
 
@@ -101,9 +100,22 @@ def svgd_direction(
     return (kappa[..., None] * grad_log_density[..., :, None, :] + grad_kappa).mean(dim=-3)
 
 
+def autograd_score(log_density: Callable[[th.Tensor, th.Tensor], th.Tensor]) -> Callable[[th.Tensor, th.Tensor], th.Tensor]:
+    """The score grad_a log p(a | s) of any differentiable log density, by autograd, for
+    :func:`amortized_svgd_loss`."""
+
+    def score(features: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        with th.enable_grad():
+            actions = actions.detach().requires_grad_(True)
+            (gradient,) = th.autograd.grad(log_density(features, actions).sum(), actions)
+        return gradient
+
+    return score
+
+
 def amortized_svgd_loss(
     sampler: Callable[[th.Tensor, th.Tensor], th.Tensor],
-    log_density: Callable[[th.Tensor, th.Tensor], th.Tensor],
+    score: Callable[[th.Tensor, th.Tensor], th.Tensor],
     features: th.Tensor,
     action_dim: int,
     n_particles: int,
@@ -119,25 +131,28 @@ def amortized_svgd_loss(
     into the sampler). The loss -mean(<f(xi_j; s), stop_grad(Delta f_j)>) has gradient
     -E[Delta f . df/dphi], i.e. gradient descent on it moves the sampler along Delta f.
 
-    :param sampler: maps features (B, K, F) and noise (B, K, D) to actions (B, K, D).
-    :param log_density: maps features (B, 1, F) and actions (B, K, D) to log p(a | s) up to a constant
-        (B, K); for SQL, Q_soft(s, a) (alpha = 1) plus the tanh correction.
+    :param sampler: maps features (B, 1, F) and noise (B, K, D) to actions (B, K, D).
+    :param score: maps features (B, 1, F) and actions (B, K, D) to grad_a log p(a | s), shape (B, K, D);
+        for SQL, :meth:`~softq.policies.SQLPolicy.svgd_score` (grad of Q_soft, alpha = 1, plus the tanh
+        correction); :func:`autograd_score` makes one from any log density.
     :param features: state features, shape (B, F).
     :param noise_sampler: maps (B, K) to noise of shape (B, K, D); None draws xi ~ N(0, I). SQL passes
         its policy's :meth:`~softq.policies.SQLPolicy.sample_noise` when a fixed noise set is active.
     """
-    batch_size, n_features = features.shape
+    batch_size = features.shape[0]
     if noise_sampler is None:
         noise = th.randn(batch_size, n_particles, action_dim, device=features.device)
     else:
         noise = noise_sampler(batch_size, n_particles).to(features.device)
         if noise.shape != (batch_size, n_particles, action_dim):
             raise ValueError(f"noise_sampler returned shape {tuple(noise.shape)}, expected {(batch_size, n_particles, action_dim)}")
-    actions = sampler(features[:, None, :].expand(batch_size, n_particles, n_features), noise)
     n_fixed = n_particles - n_updated
-    fixed_actions = actions[:, :n_fixed].detach().requires_grad_(True)
-    updated_actions = actions[:, n_fixed:]
-    log_p = log_density(features[:, None, :], fixed_actions)
-    (grad_log_p,) = th.autograd.grad(log_p.sum(), fixed_actions)
-    direction = svgd_direction(fixed_actions.detach(), grad_log_p, updated_actions.detach(), rule)
+    state_features = features[:, None, :]
+    # The fixed particles need only a forward pass (no gradient reaches the sampler through them) and
+    # the score at them; only the updated particles are back-propagated into the sampler.
+    with th.no_grad():
+        fixed_actions = sampler(state_features, noise[:, :n_fixed])
+        grad_log_p = score(state_features, fixed_actions)
+    updated_actions = sampler(state_features, noise[:, n_fixed:])
+    direction = svgd_direction(fixed_actions, grad_log_p, updated_actions.detach(), rule)
     return -(updated_actions * direction).sum(-1).mean()

@@ -18,6 +18,7 @@ Both networks broadcast over leading dimensions, so a batch of states times part
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 import torch as th
@@ -32,6 +33,9 @@ from stable_baselines3.common.torch_layers import (
 )
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
+from torch.nn import functional as F
+
+from softq.kernels import autograd_score
 
 TANH_CORRECTION_EPS = 1e-6  # as the 2018 code: log(1 - a^2 + 1e-6)
 
@@ -44,6 +48,20 @@ def _init_xavier(module: nn.Module) -> None:
             nn.init.zeros_(layer.bias)
 
 
+def mlp_on_pair(net: nn.Sequential, features: th.Tensor, other: th.Tensor) -> th.Tensor:
+    """``net`` applied to the concatenation [features, other], with features broadcast against ``other``.
+
+    The first layer is split, W [s, x] + b = (W_s s + b) + W_x x, so that its state part is computed once
+    per state and broadcast over the particles (K value actions, K SVGD noise draws) instead of once per
+    (state, particle) pair: the same function as ``net(cat([features, other]))``, with fewer FLOPs.
+    """
+    first, n_features = net[0], features.shape[-1]
+    hidden = F.linear(features, first.weight[:, :n_features], first.bias) + F.linear(other, first.weight[:, n_features:])
+    for layer in islice(net, 1, None):  # not net[1:], which builds a new Sequential on every call
+        hidden = layer(hidden)
+    return hidden
+
+
 class QNetwork(nn.Module):
     """Q_soft(s, a): MLP on the concatenated features and action, scalar output."""
 
@@ -53,9 +71,32 @@ class QNetwork(nn.Module):
         _init_xavier(self.net)
 
     def forward(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        """Features (..., F) broadcast against actions (..., D); returns Q of shape actions.shape[:-1]."""
-        features = features.expand(*actions.shape[:-1], features.shape[-1])
-        return self.net(th.cat([features, actions], dim=-1)).squeeze(-1)
+        """Features (..., F) broadcast against actions (..., D); returns Q of the broadcast leading shape."""
+        return mlp_on_pair(self.net, features, actions).squeeze(-1)
+
+    def action_gradient(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """dQ(s, a)/da, shape of ``actions`` broadcast: the score of the SVGD target (eq. 13).
+
+        For ReLU networks it is computed by hand in one forward and one backward sweep, without an autograd
+        graph and without the weight gradients autograd would also form:
+        dQ/da = W_a^T (m_1 * W_2^T (m_2 * ... w_L)), with m_i the ReLU masks of the forward pass.
+        Other activations go through autograd.
+        """
+        linears = [layer for layer in self.net if isinstance(layer, nn.Linear)]
+        if len(linears) < 2 or not all(isinstance(layer, nn.Linear | nn.ReLU) for layer in self.net):
+            return autograd_score(self)(features, actions)
+        with th.no_grad():
+            first, n_features = linears[0], features.shape[-1]
+            weight_actions = first.weight[:, n_features:]
+            hidden = F.linear(features, first.weight[:, :n_features], first.bias) + F.linear(actions, weight_actions)
+            masks = [hidden > 0]
+            for layer in linears[1:-1]:
+                hidden = F.linear(hidden * masks[-1], layer.weight, layer.bias)
+                masks.append(hidden > 0)
+            gradient = linears[-1].weight.squeeze(0) * masks[-1]
+            for layer, mask in zip(reversed(linears[1:-1]), reversed(masks[:-1]), strict=True):
+                gradient = (gradient @ layer.weight) * mask
+            return gradient @ weight_actions
 
 
 class SamplingNetwork(nn.Module):
@@ -69,8 +110,7 @@ class SamplingNetwork(nn.Module):
 
     def forward(self, features: th.Tensor, noise: th.Tensor) -> th.Tensor:
         """Features (..., F) broadcast against noise (..., D); returns actions in (-1, 1)^D."""
-        features = features.expand(*noise.shape[:-1], features.shape[-1])
-        return th.tanh(self.net(th.cat([features, noise], dim=-1)))
+        return th.tanh(mlp_on_pair(self.net, features, noise))
 
 
 def tanh_log_density_correction(actions: th.Tensor) -> th.Tensor:
@@ -79,6 +119,11 @@ def tanh_log_density_correction(actions: th.Tensor) -> th.Tensor:
     It is a barrier that keeps SVGD particles off the box edges, where tanh saturates.
     """
     return th.log(1.0 - actions**2 + TANH_CORRECTION_EPS).sum(-1)
+
+
+def tanh_log_density_correction_gradient(actions: th.Tensor) -> th.Tensor:
+    """d/da of :func:`tanh_log_density_correction`: -2 a / (1 - a^2 + eps), per dimension."""
+    return -2.0 * actions / (1.0 - actions**2 + TANH_CORRECTION_EPS)
 
 
 class SQLPolicy(BasePolicy):
@@ -137,10 +182,11 @@ class SQLPolicy(BasePolicy):
         self.qf_target.requires_grad_(False)
         self.sampler = SamplingNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
         # SQL.train sets each optimizer's learning rate from its own schedule before every update.
-        self.qf_optimizer = self.optimizer_class(self.qf.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
-        self.sampler_optimizer = self.optimizer_class(
-            self.sampler.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
-        )
+        optimizer_kwargs = dict(self.optimizer_kwargs)
+        if self.optimizer_class is th.optim.Adam:
+            optimizer_kwargs.setdefault("fused", True)  # one kernel per step, not ~10 per parameter; same update
+        self.qf_optimizer = self.optimizer_class(self.qf.parameters(), lr=lr_schedule(1), **optimizer_kwargs)
+        self.sampler_optimizer = self.optimizer_class(self.sampler.parameters(), lr=lr_schedule(1), **optimizer_kwargs)
 
     @property
     def action_dim(self) -> int:
@@ -153,6 +199,11 @@ class SQLPolicy(BasePolicy):
         """log p(a | s) up to a constant, the target of the SVGD step (eq. 12 with alpha folded into Q):
         Q_soft(s, a) plus the tanh correction (2018 code)."""
         return self.qf(features, actions) + tanh_log_density_correction(actions)
+
+    def svgd_score(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """grad_a of :meth:`svgd_log_density`, the score SVGD takes at its fixed particles (eq. 13)."""
+        q_gradient = self.qf.action_gradient if isinstance(self.qf, QNetwork) else autograd_score(self.qf)
+        return q_gradient(features, actions) + tanh_log_density_correction_gradient(actions)
 
     def set_noise_set(self, noise_set: th.Tensor | None) -> None:
         """Restrict the sampler's noise to the rows of ``noise_set`` (shape (K, action_dim), K >= 1), or

@@ -199,7 +199,7 @@ class SQL(OffPolicyAlgorithm):
         are drawn from that set, i.e. from the distribution the policy acts with; otherwise xi ~ N(0, I)."""
         return amortized_svgd_loss(
             sampler=self.policy.sampler,
-            log_density=self.policy.svgd_log_density,
+            score=self.policy.svgd_score,
             features=features,
             action_dim=self.policy.action_dim,
             n_particles=self.kernel_n_particles,

@@ -9,6 +9,7 @@ import torch as th
 from softq.kernels import (
     adaptive_isotropic_gaussian_kernel,
     amortized_svgd_loss,
+    autograd_score,
     kernel_bandwidth,
     soft_value,
 )
@@ -100,7 +101,7 @@ def test_amortized_svgd_covers_both_modes():
     optimizer = th.optim.Adam(sampler.parameters(), lr=3e-3)
     features = th.zeros(8, 1)
     for _ in range(600):
-        loss = amortized_svgd_loss(sampler, _two_mode_log_density, features, 2, n_particles=64, n_updated=32)
+        loss = amortized_svgd_loss(sampler, autograd_score(_two_mode_log_density), features, 2, n_particles=64, n_updated=32)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
