@@ -16,6 +16,7 @@ from softq.kernels import MIN_BANDWIDTH
 from softq.policies import TANH_CORRECTION_EPS
 
 TOLERANCE = 1e-5
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA GPU"))]
 
 
 class RandomBoxEnv(gym.Env):
@@ -46,7 +47,7 @@ def reference_td_loss(model: SQL, data) -> th.Tensor:
     batch_size, n_particles, action_dim = data.observations.shape[0], model.value_n_particles, policy.action_dim
     with th.no_grad():
         next_features = policy.features(data.next_observations)[:, None, :]
-        uniform_actions = (2.0 * th.rand(n_particles, action_dim) - 1.0).expand(batch_size, -1, -1)
+        uniform_actions = (2.0 * th.rand(n_particles, action_dim, device=model.device) - 1.0).expand(batch_size, -1, -1)
         next_q = _mlp(policy.qf_target.net, next_features, uniform_actions).squeeze(-1)
         next_value = th.logsumexp(next_q, dim=1) - math.log(n_particles) + action_dim * math.log(2.0)
         target = model.reward_scale * data.rewards.flatten() + (1.0 - data.dones.flatten()) * model.gamma * next_value
@@ -61,7 +62,7 @@ def reference_svgd_loss(model: SQL, observations: th.Tensor) -> th.Tensor:
     features = policy.features(observations)[:, None, :]
     n_particles, n_updated = model.kernel_n_particles, model.kernel_n_updated
     n_fixed = n_particles - n_updated
-    noise = th.randn(features.shape[0], n_particles, policy.action_dim)
+    noise = th.randn(features.shape[0], n_particles, policy.action_dim, device=model.device)
     actions = th.tanh(_mlp(policy.sampler.net, features, noise))
     fixed = actions[:, :n_fixed].detach().requires_grad_(True)
     updated = actions[:, n_fixed:]
@@ -90,10 +91,12 @@ def _loss_and_gradients(loss_fn, model, argument, seed, parameters):
 @pytest.mark.parametrize("preset", ["code", "paper"])
 @pytest.mark.parametrize("bandwidth_rule", ["code", "paper"])
 @pytest.mark.parametrize(("obs_dim", "act_dim"), [(8, 2), (29, 8)])
-def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim):
+@pytest.mark.parametrize("device", DEVICES)
+def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim, device):
     env = RandomBoxEnv(obs_dim, act_dim)
     model = SQL.from_preset(
-        preset, "MlpPolicy", env, learning_starts=64, batch_size=32, bandwidth_rule=bandwidth_rule, reward_scale=3.0, seed=0
+        preset, "MlpPolicy", env, learning_starts=64, batch_size=32, bandwidth_rule=bandwidth_rule, reward_scale=3.0,
+        seed=0, device=device,
     )
     model.learn(200)  # fills the buffer and trains, so that Q, its target and the sampler differ from init
     data = model.replay_buffer.sample(32)

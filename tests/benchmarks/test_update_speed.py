@@ -1,20 +1,33 @@
-"""pytest-benchmark: one gradient update of SQL against one of SB3's SAC, same batch and widths.
+"""pytest-benchmark: one gradient update of SQL against one of SB3's SAC, same batch and widths, 1 thread.
 
-Swimmer-sized (obs 8, act 2) and ant-sized (obs 29 as our ant tasks, and 105 as Ant-v5 with contact
-forces; act 8) inputs, so the SQL/SAC ratio is tracked from now on. Run with
-``pytest tests/benchmarks --benchmark-only`` (or ``tox -e benchmarks``); skipped in the normal test run.
+Shapes: swimmer-sized (obs 8, act 2) and ant-sized (obs 29 as our ant tasks, and 105 as Ant-v5 with contact
+forces; act 8) inputs at the ``code`` preset (batch 128, 2 x 128, 16 value particles, 8 + 8 SVGD particles),
+and ``large``: obs 8 at batch 256, 16 value particles and 16 + 16 SVGD particles (the settings of another
+public PyTorch SQL). A 1024^3 float32 matmul gives the machine's own reference rate. Each benchmark records
+the device, the update's FLOP count (torch.profiler's count of its matrix products) and the achieved
+GFLOP/s in ``extra_info``; ``python -m tests.benchmarks.report`` (``tox -e benchmarks``) turns the JSON into
+the table in results/benchmarks/. Run with ``pytest tests/benchmarks --benchmark-only``; skipped otherwise.
 """
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch as th
 from stable_baselines3 import SAC
+from torch.profiler import ProfilerActivity, profile
 
 from softq import SQL
 
-BATCH = 128
 NET_ARCH = [128, 128]
-SHAPES = {"swimmer": (8, 2), "ant29": (29, 8), "ant105": (105, 8)}
+# shape -> (obs dim, act dim, batch size, extra SQL arguments)
+SHAPES = {
+    "swimmer": (8, 2, 128, {}),
+    "ant29": (29, 8, 128, {}),
+    "ant105": (105, 8, 128, {}),
+    "large": (8, 2, 256, {"value_n_particles": 16, "kernel_n_particles": 32}),
+}
+DEVICES = ["cpu"] + (["cuda"] if th.cuda.is_available() else [])
+MATMUL_SIZE = 1024
 
 
 class RandomBoxEnv(gym.Env):
@@ -32,22 +45,59 @@ class RandomBoxEnv(gym.Env):
         return self.observation_space.sample(), float(self.np_random.normal()), False, False, {}
 
 
-def _filled(model):
-    model.learn(2 * BATCH)  # fills the buffer past learning_starts
+def _model(algo: str, shape: str, device: str):
+    obs_dim, act_dim, batch_size, sql_extra = SHAPES[shape]
+    env = RandomBoxEnv(obs_dim, act_dim)
+    common = dict(learning_starts=batch_size, batch_size=batch_size, policy_kwargs=dict(net_arch=NET_ARCH), seed=0, device=device)
+    if algo == "sql":
+        model = SQL.from_preset("code", "MlpPolicy", env, **common, **sql_extra)
+    else:
+        model = SAC("MlpPolicy", env, **common)
+    model.learn(2 * batch_size)  # fills the buffer past learning_starts
     return model
 
 
-def _model(algo: str, shape: str):
-    env = RandomBoxEnv(*SHAPES[shape])
-    common = dict(learning_starts=BATCH, batch_size=BATCH, policy_kwargs=dict(net_arch=NET_ARCH), seed=0, device="cpu")
-    if algo == "sql":  # the 'code' preset: 16 value particles, 16 SVGD particles (8 fixed + 8 updated)
-        return _filled(SQL.from_preset("code", "MlpPolicy", env, **common))
-    return _filled(SAC("MlpPolicy", env, **common))
+def update_mflop(model) -> float:
+    """MFLOP of one update: the multiply-adds of its matrix products, as torch.profiler counts them."""
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        model.train(gradient_steps=1, batch_size=model.batch_size)
+    return sum(event.flops for event in prof.key_averages()) / 1e6
 
 
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        th.cuda.synchronize()
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("algo", ["sql", "sac"])
-def test_one_update(benchmark, algo, shape):
-    model = _model(algo, shape)
-    benchmark.group = f"update-{shape}"
-    benchmark(model.train, gradient_steps=1, batch_size=BATCH)
+def test_one_update(benchmark, algo, shape, device):
+    model = _model(algo, shape, device)
+    mflop = update_mflop(model)
+    benchmark.group = f"update-{shape}-{device}"
+    benchmark.extra_info.update(algo=algo, shape=shape, device=device, mflop=mflop)
+
+    def update():
+        model.train(gradient_steps=1, batch_size=model.batch_size)
+        _synchronize(device)
+
+    benchmark.pedantic(update, warmup_rounds=20, rounds=200, iterations=1)
+    benchmark.extra_info["gflops"] = mflop / 1e3 / benchmark.stats.stats.median
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_matmul_reference(benchmark, device):
+    """The machine's own 1-thread float32 matmul rate, the reference for the update's efficiency."""
+    a = th.randn(MATMUL_SIZE, MATMUL_SIZE, device=device)
+    b = th.randn(MATMUL_SIZE, MATMUL_SIZE, device=device)
+    mflop = 2 * MATMUL_SIZE**3 / 1e6
+    benchmark.group = f"matmul-{device}"
+    benchmark.extra_info.update(algo="matmul", shape=f"{MATMUL_SIZE}^3", device=device, mflop=mflop)
+
+    def matmul():
+        a @ b
+        _synchronize(device)
+
+    benchmark.pedantic(matmul, warmup_rounds=3, rounds=30, iterations=1)
+    benchmark.extra_info["gflops"] = mflop / 1e3 / benchmark.stats.stats.median
