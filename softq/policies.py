@@ -192,6 +192,16 @@ class SQLPolicy(BasePolicy):
     def action_dim(self) -> int:
         return self.sampler.action_dim
 
+    @property
+    def actor(self) -> SamplingNetwork:
+        """The sampler, under the name SB3's recipes (ONNX export, inspection) use for an actor."""
+        return self.sampler
+
+    @property
+    def critic(self) -> QNetwork:
+        """The soft Q network, under the name SB3's recipes use for a critic."""
+        return self.qf
+
     def features(self, obs: PyTorchObs) -> th.Tensor:
         return self.extract_features(obs, self.features_extractor)
 

@@ -5,7 +5,7 @@ Each environment step (Algorithm 1):
 1. act with a = f(s, xi), xi ~ N(0, I) and store the transition (SB3's collection loop);
 2. TD step on Q (eq. 10-11): target r / alpha + gamma V_target(s'), V from uniform importance sampling;
 3. SVGD step on the sampler (eq. 13-14) toward exp(Q(s, .)) with the adaptive Gaussian kernel;
-4. every ``target_update_interval`` steps, copy Q into its target (tau = 1).
+4. every ``target_update_interval`` steps, copy Q into its target (tau = 1; ``tau < 1`` averages instead).
 
 The temperature is folded into the reward: ``reward_scale`` = 1 / alpha, and the networks see alpha = 1,
 as both public code versions do.
@@ -24,11 +24,11 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, ReplayBufferSamples, Schedule
-from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
+from stable_baselines3.common.utils import FloatSchedule, polyak_update, update_learning_rate
 
 from softq.kernels import BANDWIDTH_RULES, BandwidthRule, amortized_svgd_loss, soft_value
-from softq.policies import MultiInputSQLPolicy, SQLPolicy
+from softq.policies import MultiInputSQLPolicy, QNetwork, SamplingNetwork, SQLPolicy
 
 PRESETS_FILE = Path(__file__).parent / "configs" / "presets.yaml"
 
@@ -47,7 +47,12 @@ class SQL(OffPolicyAlgorithm):
     :param learning_rate: Adam learning rate of the Q network (or a schedule).
     :param sampler_learning_rate: Adam learning rate of the sampling network (or a schedule).
     :param reward_scale: 1 / alpha; rewards are multiplied by it in the TD target (eq. 11).
-    :param target_update_interval: environment steps between hard copies of Q into the target Q.
+    :param target_update_interval: environment steps between updates of the target Q.
+    :param tau: each target update sets target <- tau * Q + (1 - tau) * target, as SB3's DQN; the default
+        1.0 is the paper's hard copy.
+    :param optimize_memory_usage: SB3's memory-efficient replay buffer (next observations not stored twice).
+    :param n_steps: n-step returns from SB3's n-step replay buffer: the TD target becomes
+        reward_scale * sum_i gamma^i r_i + gamma^n V_target(s_n) (1 = the paper's one-step target).
     :param value_n_particles: K_V, uniform action samples per state for the soft value (eq. 10).
     :param kernel_n_particles: sampler actions drawn per state for SVGD (fixed plus updated).
     :param kernel_update_ratio: fraction of those particles that are *updated* (receive gradients);
@@ -76,8 +81,11 @@ class SQL(OffPolicyAlgorithm):
         action_noise: ActionNoise | None = None,
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
+        n_steps: int = 1,
         reward_scale: float = 1.0,
         target_update_interval: int = 1000,
+        tau: float = 1.0,
         value_n_particles: int = 16,
         kernel_n_particles: int = 16,
         kernel_update_ratio: float = 0.5,
@@ -94,6 +102,7 @@ class SQL(OffPolicyAlgorithm):
         self.kernel_n_updated = _check_hyperparameters(
             reward_scale=reward_scale,
             target_update_interval=target_update_interval,
+            tau=tau,
             value_n_particles=value_n_particles,
             kernel_n_particles=kernel_n_particles,
             kernel_update_ratio=kernel_update_ratio,
@@ -107,13 +116,15 @@ class SQL(OffPolicyAlgorithm):
             buffer_size=buffer_size,
             learning_starts=learning_starts,
             batch_size=batch_size,
-            tau=1.0,
+            tau=tau,
             gamma=gamma,
             train_freq=train_freq,
             gradient_steps=gradient_steps,
             action_noise=action_noise,
             replay_buffer_class=replay_buffer_class,
             replay_buffer_kwargs=replay_buffer_kwargs,
+            optimize_memory_usage=optimize_memory_usage,
+            n_steps=n_steps,
             policy_kwargs=policy_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
@@ -148,10 +159,37 @@ class SQL(OffPolicyAlgorithm):
         self.sampler_lr_schedule = FloatSchedule(self.sampler_learning_rate)
 
     def _on_step(self) -> None:
-        """Hard target copy (tau = 1) every ``target_update_interval`` env steps (App. D.1, Alg. 1 line 5)."""
+        """Target update every ``target_update_interval`` env steps: a hard copy with the default tau = 1
+        (App. D.1, Alg. 1 line 5), Polyak averaging with tau < 1."""
         self._n_calls += 1
         if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
-            self.policy.qf_target.load_state_dict(self.policy.qf.state_dict())
+            polyak_update(self.policy.qf.parameters(), self.policy.qf_target.parameters(), self.tau)
+
+    @property
+    def actor(self) -> SamplingNetwork:
+        """The sampler f(s, xi) (``policy.sampler``), named as SB3 names an off-policy actor."""
+        return self.policy.actor
+
+    @property
+    def critic(self) -> QNetwork:
+        """The soft Q network (``policy.qf``), named as SB3 names a critic."""
+        return self.policy.critic
+
+    @property
+    def critic_target(self) -> QNetwork:
+        """The target soft Q network (``policy.qf_target``)."""
+        return self.policy.qf_target
+
+    def learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "SQL",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SQL:
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
         self.policy.set_training_mode(True)
@@ -188,7 +226,9 @@ class SQL(OffPolicyAlgorithm):
             next_features = self.policy.features(data.next_observations)
             next_value = soft_value(self.policy.qf_target, next_features, self.policy.action_dim, self.value_n_particles)
             not_done = 1.0 - data.dones.flatten()
-            target_q = self.reward_scale * data.rewards.flatten() + not_done * self.gamma * next_value
+            # SB3's n-step buffer gives summed discounted rewards and gamma^n per sample; 1-step: gamma.
+            discounts = self.gamma if data.discounts is None else data.discounts.flatten()
+            target_q = self.reward_scale * data.rewards.flatten() + not_done * discounts * next_value
         q = self.policy.qf(self.policy.features(data.observations), data.actions)
         return 0.5 * ((target_q - q) ** 2).mean()
 
@@ -225,6 +265,7 @@ def _check_hyperparameters(
     *,
     reward_scale: float,
     target_update_interval: int,
+    tau: float,
     value_n_particles: int,
     kernel_n_particles: int,
     kernel_update_ratio: float,
@@ -236,6 +277,8 @@ def _check_hyperparameters(
         raise ValueError(f"reward_scale (= 1/alpha) must be > 0, got {reward_scale}")
     if int(target_update_interval) != target_update_interval or target_update_interval < 1:
         raise ValueError(f"target_update_interval must be a positive integer, got {target_update_interval}")
+    if not 0.0 < tau <= 1.0:
+        raise ValueError(f"tau must be in (0, 1] (1 = hard copy), got {tau}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if value_n_particles < 2:

@@ -26,6 +26,8 @@ def multigoal():
         (dict(reward_scale=0.0), "reward_scale"),
         (dict(reward_scale=-1.0), "reward_scale"),
         (dict(target_update_interval=0), "target_update_interval"),
+        (dict(tau=0.0), "tau"),
+        (dict(tau=1.5), "tau"),
         (dict(value_n_particles=1), "value_n_particles"),
         (dict(kernel_n_particles=1), "kernel_n_particles"),
         (dict(kernel_update_ratio=0.0), "both must be >= 1"),
@@ -141,6 +143,69 @@ def test_works_with_vec_env_callbacks_logger_and_progress_bar(tmp_path):
     model.learn(100, callback=CountSteps(), progress_bar=True, log_interval=1)
     assert CountSteps.calls == 50
     assert "train/td_loss" in (tmp_path / "progress.csv").read_text()
+
+
+def test_tau_below_one_averages_the_target_at_each_interval(multigoal):
+    model = SQL("MlpPolicy", multigoal, seed=0, target_update_interval=100, tau=0.25, **TINY)
+    model.learn(99)
+    target_before, q_before = _state(model.policy.qf_target), _state(model.policy.qf)
+    model.learn(1, reset_num_timesteps=False)
+    target_after = _state(model.policy.qf_target)
+    for key in target_after:
+        assert th.allclose(target_after[key], 0.25 * q_before[key] + 0.75 * target_before[key], atol=1e-6)
+
+
+def test_n_step_returns_change_the_td_target_as_sb3_defines(multigoal):
+    """With n_steps=3 the buffer returns sum_i gamma^i r_i and gamma^k (k <= 3 steps to the episode's end);
+    the TD target is reward_scale * that sum + (1 - done) gamma^k V_target(s_k)."""
+    model = SQL("MlpPolicy", multigoal, seed=0, n_steps=3, reward_scale=2.0, **TINY)
+    model.learn(200)
+    data = model.replay_buffer.sample(64)
+    assert data.discounts is not None
+    steps = np.log(data.discounts.flatten().numpy()) / np.log(model.gamma)  # k with discount gamma^k
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-3)
+    assert set(np.round(steps)) <= {1, 2, 3} and np.mean(np.round(steps) == 3) > 0.5  # most samples are 3 steps
+    policy = model.policy
+    th.manual_seed(7)
+    loss = model.td_loss(data)
+    th.manual_seed(7)
+    with th.no_grad():
+        value = softq.kernels.soft_value(policy.qf_target, policy.features(data.next_observations), 2, model.value_n_particles)
+        target = 2.0 * data.rewards.flatten() + (1 - data.dones.flatten()) * data.discounts.flatten() * value
+        q = policy.qf(policy.features(data.observations), data.actions)
+    assert th.allclose(loss, 0.5 * ((target - q) ** 2).mean())
+
+
+def test_memory_optimised_buffer_trains_and_round_trips(tmp_path, multigoal):
+    kwargs = dict(optimize_memory_usage=True, replay_buffer_kwargs=dict(handle_timeout_termination=False), buffer_size=500)
+    model = SQL("MlpPolicy", multigoal, seed=0, **kwargs, **TINY)
+    model.learn(150)
+    buffer = model.replay_buffer
+    assert buffer.optimize_memory_usage and not hasattr(buffer, "next_observations")  # not stored twice
+    model.save_replay_buffer(tmp_path / "buffer")
+    loaded = SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), seed=0, **kwargs, **TINY)
+    loaded.load_replay_buffer(tmp_path / "buffer")
+    np.random.seed(3)  # noqa: NPY002 (SB3's buffers sample with the global generator)
+    original = buffer.sample(32)
+    np.random.seed(3)  # noqa: NPY002
+    restored = loaded.replay_buffer.sample(32)
+    for name in ("observations", "actions", "next_observations", "rewards", "dones"):
+        assert th.equal(getattr(original, name), getattr(restored, name)), name
+    loaded.learn(20, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 20
+
+
+def test_tensorboard_runs_are_named_after_the_algorithm(tmp_path, multigoal):
+    model = SQL("MlpPolicy", multigoal, seed=0, tensorboard_log=str(tmp_path), **TINY)
+    model.learn(60)
+    assert [p.name for p in tmp_path.iterdir()] == ["SQL_1"]
+
+
+def test_actor_and_critic_are_the_sampler_and_the_q_network(multigoal):
+    model = SQL("MlpPolicy", multigoal, seed=0, **TINY)
+    assert model.actor is model.policy.actor is model.policy.sampler
+    assert model.critic is model.policy.critic is model.policy.qf
+    assert model.critic_target is model.policy.qf_target
 
 
 def test_dict_observations_with_multi_input_policy():
