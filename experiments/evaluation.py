@@ -39,11 +39,13 @@ def rollout(model: BaseAlgorithm, env: gym.Env, *, deterministic: bool, seed: in
     return episode
 
 
-EVALUATION, RESUME, NOISE_SET = 0, 1, 2  # purposes of derived seeds
+# Purposes of derived seeds. 1 was the seed of a resumed run's episodes, retired since a resume restores
+# the training env; the numbers of the others stay, so that their seeds stay.
+EVALUATION, NOISE_SET = 0, 2
 
 
 def derived_seed(run_seed: int, purpose: int, *keys: int) -> int:
-    """A reproducible seed for one purpose of a run (an evaluation episode, a resume), independent of
+    """A reproducible seed for one purpose of a run (an evaluation episode, a noise set), independent of
     how often the run was interrupted."""
     return int(np.random.SeedSequence([run_seed, purpose, *keys]).generate_state(1)[0])
 

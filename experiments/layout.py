@@ -9,7 +9,11 @@ A run is (experiment, algo, env, seed) at one profile. Its folder is
   versions, torch threads, CPU/GPU, start and end time) and ``status``.
 - ``artifacts/``: small per-run files that figures need (e.g. rollouts, Q-value grids) and, for runs that
   other runs start from, the policy weights (``WEIGHTS``), committed.
-- ``checkpoint/``: model, replay buffer and RNG states for resume; gitignored.
+- ``checkpoint/``: the whole training state for an exact resume; gitignored.
+- ``.lock``: held by the process running the run; gitignored.
+
+The quick profile's runs live under ``results/``; every other profile's under ``results/<profile>/``
+(:func:`default_root`), so that one profile's figures, tables and scorecard never mix in another's runs.
 """
 
 from __future__ import annotations
@@ -21,12 +25,18 @@ PROGRESS = "progress.csv"
 MANIFEST = "manifest.json"
 ARTIFACTS = "artifacts"
 CHECKPOINT = "checkpoint"
+LOCK = ".lock"
 # artifacts/model.zip: the policy weights a finished run hands to another (pretraining -> fine-tuning,
 # constituents -> composition); written by experiments.models.save_weights, small, committed.
 WEIGHTS = "model.zip"
 
 STATUS_RUNNING = "running"
 STATUS_FINISHED = "finished"
+# Stopped by SIGTERM or Ctrl-C: resumes from its last checkpoint when run again.
+STATUS_INTERRUPTED = "interrupted"
+
+RESULTS = Path("results")
+MAIN_PROFILE = "quick"  # the profile whose runs are results/ itself
 
 # Columns every progress.csv has.
 EPOCH = "epoch"
@@ -40,6 +50,10 @@ EVAL_DISCOUNTED_RETURN_DEPLOYED = "eval_discounted_return_deployed"
 EVAL_DISCOUNTED_RETURN_EXPLORING = "eval_discounted_return_exploring"
 
 
+class CorruptRunError(RuntimeError):
+    """A run folder that cannot be read or resumed; it is left exactly as it is."""
+
+
 def env_slug(env_id: str) -> str:
     """File-system name of an env id: ``softq/MultiGoal-v0`` -> ``softq-MultiGoal-v0``."""
     return env_id.replace("/", "-")
@@ -47,3 +61,14 @@ def env_slug(env_id: str) -> str:
 
 def run_dir(root: str | Path, experiment: str, env_id: str, algo: str, seed: int) -> Path:
     return Path(root) / RUNS / experiment / env_slug(env_id) / algo / f"seed_{seed}"
+
+
+def default_root(profile: str) -> Path:
+    """Where a profile's runs live by default: ``results`` for the quick profile, else ``results/<profile>``."""
+    return RESULTS if profile == MAIN_PROFILE else RESULTS / profile
+
+
+def profile_roots(root: str | Path, profiles) -> list[Path]:
+    """``root`` and, below it, the root of each of ``profiles`` that holds runs (``root/<profile>/runs``)."""
+    root = Path(root)
+    return [root] + [root / p for p in profiles if p != MAIN_PROFILE and (root / p / RUNS).is_dir()]

@@ -163,10 +163,6 @@ def make_model(
     return model
 
 
-def load_model(algo: str, path: str, env: gym.Env, warmup: str = "random") -> BaseAlgorithm:
-    return algorithm_class(algo, warmup).load(path, env=env, device="cpu")
-
-
 # --- weights ---------------------------------------------------------------------------------------
 
 

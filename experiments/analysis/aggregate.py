@@ -9,10 +9,12 @@ The table :func:`load_runs` returns has one row per (run, epoch) with the identi
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +41,14 @@ _SEED_DIR = re.compile(r"^seed_(-?\d+)$")
 
 @dataclass(frozen=True)
 class Problem:
-    """A run folder that was left out (``skipped=True``) or kept with a warning."""
+    """A run folder that was left out (``skipped=True``) or kept with a warning. ``unreadable``: left out
+    because a file of it is missing, corrupt or truncated (not merely unfinished), so that a command that
+    needed it can refuse to give an answer without it."""
 
     path: Path
     reason: str
     skipped: bool = True
+    unreadable: bool = False
 
     def describe(self, root: str | Path | None = None) -> str:
         path = self.path
@@ -59,7 +64,9 @@ class Problem:
         return self.describe()
 
 
-def _read_manifest(path: Path) -> tuple[dict | None, str | None]:
+def read_manifest_file(path: Path, required: tuple[str, ...] = _REQUIRED_MANIFEST) -> tuple[dict | None, str | None]:
+    """(manifest, None), or (None, why it cannot be used): missing, not JSON, not an object, or without
+    one of the ``required`` fields."""
     if not path.is_file():
         return None, f"{layout.MANIFEST} is missing"
     try:
@@ -69,25 +76,36 @@ def _read_manifest(path: Path) -> tuple[dict | None, str | None]:
         return None, f"{layout.MANIFEST} is not valid JSON ({type(e).__name__}: {e})"
     if not isinstance(manifest, dict):
         return None, f"{layout.MANIFEST} is not a JSON object"
-    missing = [k for k in _REQUIRED_MANIFEST if manifest.get(k) in (None, "")]
+    missing = [k for k in required if manifest.get(k) in (None, "")]
     if missing:
         return None, f"{layout.MANIFEST} lacks required field(s): {', '.join(missing)}"
     return manifest, None
 
 
-def _read_progress(path: Path) -> tuple[pd.DataFrame | None, str | None]:
+def read_progress(path: Path) -> tuple[pd.DataFrame | None, str | None]:
+    """(table, None), or (None, why it cannot be used). Besides parsing, a file must be complete: end with
+    a newline (a file cut mid-line was truncated), have as many cells in every row as in its header, and
+    number its epochs 1, 2, ... in order (the runner writes each epoch once, in order)."""
     if not path.is_file():
         return None, f"{layout.PROGRESS} is missing"
     try:
         with path.open("rb") as f:
             raw = f.read()
         text = raw.decode("utf-8")
-        if "\x00" in text:
-            return None, f"{layout.PROGRESS} contains NUL bytes (binary or truncated file)"
-        from io import StringIO
-
+    except (OSError, UnicodeDecodeError) as e:
+        return None, f"{layout.PROGRESS} cannot be parsed ({type(e).__name__}: {str(e).strip()[:120]})"
+    if "\x00" in text:
+        return None, f"{layout.PROGRESS} contains NUL bytes (binary or truncated file)"
+    if text and not text.endswith("\n"):
+        return None, f"{layout.PROGRESS} ends mid-line (truncated)"
+    rows = list(csv.reader(StringIO(text)))
+    widths = {i: len(row) for i, row in enumerate(rows[1:], start=2) if len(row) != len(rows[0])}
+    if rows and widths:
+        line, width = next(iter(widths.items()))
+        return None, f"{layout.PROGRESS} line {line} has {width} cells, its header {len(rows[0])} (truncated or mixed rows)"
+    try:
         table = pd.read_csv(StringIO(text))
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
         return None, f"{layout.PROGRESS} cannot be parsed ({type(e).__name__}: {str(e).strip()[:120]})"
     missing = [c for c in (layout.EPOCH, layout.STEP) if c not in table.columns]
     if missing:
@@ -111,6 +129,8 @@ def _read_progress(path: Path) -> tuple[pd.DataFrame | None, str | None]:
             return None, f"{layout.PROGRESS} column {col!r} has empty cells"
     if (np.diff(table[layout.STEP].to_numpy()) < 0).any():
         return None, f"{layout.PROGRESS} column 'step' decreases (rows out of order or two runs mixed)"
+    if not np.array_equal(table[layout.EPOCH].to_numpy(), np.arange(1, len(table) + 1)):
+        return None, f"{layout.PROGRESS} epochs are not 1..{len(table)} in order (a row missing or repeated)"
     return table, None
 
 
@@ -153,42 +173,46 @@ def _commit(manifest: dict) -> tuple[str, bool]:
 
 
 def find_run_dirs(root: str | Path) -> list[Path]:
-    """Every ``runs/<experiment>/<env>/<algo>/<leaf>`` folder under root, sorted."""
+    """Every ``runs/<experiment>/<env>/<algo>/<leaf>`` folder under root that holds a file, sorted. A
+    folder holding nothing but the runner's lock is a run that is starting (or never wrote a file)."""
     runs_dir = Path(root) / layout.RUNS
     if not runs_dir.is_dir():
         return []
-    return sorted(p for p in runs_dir.glob("*/*/*/*") if p.is_dir())
+    return sorted(
+        p for p in runs_dir.glob("*/*/*/*") if p.is_dir() and any(f.name != layout.LOCK for f in p.iterdir())
+    )
 
 
 def load_runs(root: str | Path, include_partial: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
     """Read every run folder under ``root/runs`` into one tidy long DataFrame.
 
     Left out, each with a :class:`Problem` naming the folder and the reason: a missing or unparseable
-    manifest, a manifest that disagrees with its folder, a missing or corrupt progress.csv, and a status
-    other than "finished" (with ``include_partial=True`` "running" runs are kept, for status views).
-    A finished run whose last step is short of its budget is kept with a warning Problem.
+    manifest, a manifest that disagrees with its folder, a missing, corrupt or truncated progress.csv (all
+    ``unreadable``), and a status other than "finished" (with ``include_partial=True`` "running" runs are
+    kept, for status views). A finished run whose last step is short of its budget is kept with a warning
+    Problem.
     """
     root = Path(root)
     runs_dir = root / layout.RUNS
     frames: list[pd.DataFrame] = []
     problems: list[Problem] = []
     for run_dir in find_run_dirs(root):
-        manifest, why = _read_manifest(run_dir / layout.MANIFEST)
+        manifest, why = read_manifest_file(run_dir / layout.MANIFEST)
         if manifest is None:
-            problems.append(Problem(run_dir, why))
+            problems.append(Problem(run_dir, why, unreadable=True))
             continue
         why = _check_identity(run_dir, runs_dir, manifest)
         if why is not None:
-            problems.append(Problem(run_dir, why))
+            problems.append(Problem(run_dir, why, unreadable=True))
             continue
         status = str(manifest["status"])
         allowed = {layout.STATUS_FINISHED} | ({layout.STATUS_RUNNING} if include_partial else set())
         if status not in allowed:
             problems.append(Problem(run_dir, f"status is {status!r}, not {layout.STATUS_FINISHED!r}"))
             continue
-        progress, why = _read_progress(run_dir / layout.PROGRESS)
+        progress, why = read_progress(run_dir / layout.PROGRESS)
         if progress is None:
-            problems.append(Problem(run_dir, why))
+            problems.append(Problem(run_dir, why, unreadable=True))
             continue
         total, per_epoch, n_epochs = _budget(manifest)
         last_step = float(progress[layout.STEP].iloc[-1])
