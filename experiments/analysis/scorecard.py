@@ -278,7 +278,8 @@ def _ordering(
 def _ordering_text(algo: str, baseline: str, ci: stats.Interval, mw: stats.OneSided, a, b) -> str:
     return (
         f"P({algo} > {baseline}) = {_p(ci.point)} ({CONFIDENCE:.0%} bootstrap CI [{_p(ci.low)}, {_p(ci.high)}]; "
-        f"exact one-sided Mann-Whitney p = {_pv(mw.greater)}); means {_f(np.mean(a))} vs {_f(np.mean(b))}"
+        f"exact one-sided Mann-Whitney p = {_pv(mw.greater)}, reverse {_pv(mw.less)}); "
+        f"means {_f(np.mean(a))} vs {_f(np.mean(b))}"
     )
 
 
@@ -336,7 +337,7 @@ def _evaluate_compare(
     counts = f"{ka}/{len(succ_a)} vs {kb}/{len(succ_b)}"
     result.ours = (
         f"{label} {counts} {spec.baseline} seeds with {cond.describe()} (one-sided Fisher p = "
-        f"{_pv(fisher.greater)}); on {spec.reduction} {spec.metric}: {_ordering_text(label, spec.baseline, ci, mw, a, b)}"
+        f"{_pv(fisher.greater)}, reverse {_pv(fisher.less)}); on {spec.reduction} {spec.metric}: {_ordering_text(label, spec.baseline, ci, mw, a, b)}"
     )
     result.brief = f"{counts} (Fisher p = {_pv(fisher.greater)}); P = {_p(ci.point)} (p = {_pv(mw.greater)})"
 
@@ -394,14 +395,17 @@ def _evaluate_trend(claim: Claim, sub: pd.DataFrame, reps: int, seed: int) -> li
             results.append(result)
             continue
         point, test = stats.trend_test(cols, reps=TREND_REPS, seed=seed)
-        concordance, p = (point, test.greater) if spec.increasing else (1.0 - point, test.less)
+        concordance, p, p_opposite = (
+            (point, test.greater, test.less) if spec.increasing else (1.0 - point, test.less, test.greater)
+        )
         result.point, result.p_value = concordance, p
         result.verdict = verdict_trend(test, spec.increasing)
         medians = ", ".join(
             f"{label} {_f(np.median(col))}" for label, col in zip(spec.group_labels, cols, strict=True)
         )
         result.ours = (
-            f"concordance with the claimed trend {_p(concordance)} (one-sided permutation p = {_pv(p)}); "
+            f"concordance with the claimed trend {_p(concordance)} (one-sided permutation p = {_pv(p)}, "
+            f"opposite trend {_pv(p_opposite)}); "
             f"medians {medians}"
         )
         result.brief = f"concordance {_p(concordance)} (p = {_pv(p)})"
