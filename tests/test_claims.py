@@ -588,7 +588,7 @@ def test_project_ledger_loads_for_scorecard():
         assert d.id and d.applies_to
 
 
-# App. D.1's values per task (paper-digest section 3; the paper's numbers, used here only as the reference
+# App. D.1's values per task (docs/paper-notes.md, Hyperparameters; the paper's numbers, used only as the reference
 # the ledger is checked against): Adam 1e-3 (Q) / 1e-4 (sampler, DDPG's actor), batch 64, 10,000 samples
 # before training, 2 x 200 units, hard target copy every 1000 steps (swimmer 5000), K_V = 50,
 # K = M = 32 (multi-goal 100), h = d / (2 log(M + 1)), alpha 10 (multi-goal) or 0.1 (the MuJoCo tasks).

@@ -111,6 +111,9 @@ def test_run_commits_launch_resumes_and_commit_lists():
         "commits": [c, {"commit": b, "dirty": True}],
     }
     assert measures.run_commits(manifest) == ["a" * 10, "b" * 10 + "+dirty", "c" * 10]
+    # the runner's own list repeats the launch commit as a bare id: one entry, dirty kept
+    dirty_launch = {"git": {"commit": a, "dirty": True}, "resumes": [], "commits": [a, b]}
+    assert measures.run_commits(dirty_launch) == ["a" * 10 + "+dirty", "b" * 10]
     assert measures.run_commits({}) == []
     assert measures.run_commits({"git": {"commit": None}, "resumes": None, "commits": None}) == []
 

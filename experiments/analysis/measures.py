@@ -129,23 +129,26 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _commit_label(entry) -> str | None:
-    """'abcdef0123' or 'abcdef0123+dirty' from a manifest's {"commit", "dirty"} mapping or a bare id."""
-    if isinstance(entry, str):
-        return entry[:_SHORT] or None
+def _commit_state(entry) -> tuple[str, bool] | None:
+    """(short id, dirty) from a manifest's {"commit", "dirty"} mapping or a bare commit id."""
+    if isinstance(entry, str) and entry:
+        return entry[:_SHORT], False
     if isinstance(entry, dict) and entry.get("commit"):
-        return f"{str(entry['commit'])[:_SHORT]}{'+dirty' if entry.get('dirty') else ''}"
+        return str(entry["commit"])[:_SHORT], bool(entry.get("dirty"))
     return None
 
 
 def run_commits(manifest: dict) -> list[str]:
-    """Every commit a run ran under, in order, without repeats: its launch (``git``), each resume
-    (``resumes[].git``) and each entry of a ``commits`` list (ids or {"commit", "dirty"} mappings)."""
+    """Every commit a run ran under, in order, once each, as 'abcdef0123' or 'abcdef0123+dirty' (dirty if
+    any launch or resume at it was): its launch (``git``), each resume (``resumes[].git``) and each entry of
+    a ``commits`` list (ids or {"commit", "dirty"} mappings)."""
     entries = [manifest.get("git")]
     entries += [r.get("git") for r in manifest.get("resumes") or [] if isinstance(r, dict)]
     entries += list(manifest.get("commits") or [])
-    labels = [label for label in map(_commit_label, entries) if label]
-    return list(dict.fromkeys(labels))
+    dirty: dict[str, bool] = {}
+    for state in filter(None, map(_commit_state, entries)):
+        dirty[state[0]] = dirty.get(state[0], False) or state[1]
+    return [f"{commit}{'+dirty' if d else ''}" for commit, d in dirty.items()]
 
 
 def add_run_measures(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
@@ -166,8 +169,8 @@ def add_run_measures(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
         if q_path.is_file():
             values.update(q_mode_measures(pd.read_csv(q_path)))
         manifest = _read_json(Path(root) / str(run) / layout.MANIFEST)
-        fallback = [_commit_label({"commit": rows["commit"].iloc[0], "dirty": bool(rows["dirty"].iloc[0])})]
-        values[COMMITS] = ", ".join(run_commits(manifest) or fallback)
+        launch = {"git": {"commit": rows["commit"].iloc[0], "dirty": bool(rows["dirty"].iloc[0])}}
+        values[COMMITS] = ", ".join(run_commits(manifest) or run_commits(launch))
         per_run[str(run)] = values
     table = pd.DataFrame.from_dict(per_run, orient="index")
     table = table[[c for c in table.columns if c not in df.columns]]
