@@ -15,7 +15,6 @@ computes them. Read-only: nothing under ``<root>/runs`` is written.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import layout
+from experiments.analysis import aggregate
 from experiments.claims import (
     LATE_FRACTION,
     Q_MODE_PROMINENCE,
@@ -120,15 +120,6 @@ def q_mode_measures(q_values: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        with path.open("rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _commit_state(entry) -> tuple[str, bool] | None:
     """(short id, dirty) from a manifest's {"commit", "dirty"} mapping or a bare commit id."""
     if isinstance(entry, str) and entry:
@@ -168,9 +159,9 @@ def add_run_measures(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
         q_path = Path(root) / str(run) / layout.ARTIFACTS / Q_VALUES
         if q_path.is_file():
             values.update(q_mode_measures(pd.read_csv(q_path)))
-        manifest = _read_json(Path(root) / str(run) / layout.MANIFEST)
+        manifest, _ = aggregate.read_manifest_file(Path(root) / str(run) / layout.MANIFEST, required=())
         launch = {"git": {"commit": rows["commit"].iloc[0], "dirty": bool(rows["dirty"].iloc[0])}}
-        values[COMMITS] = ", ".join(run_commits(manifest) or run_commits(launch))
+        values[COMMITS] = ", ".join(run_commits(manifest or {}) or run_commits(launch))
         per_run[str(run)] = values
     table = pd.DataFrame.from_dict(per_run, orient="index")
     table = table[[c for c in table.columns if c not in df.columns]]
