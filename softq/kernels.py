@@ -122,6 +122,7 @@ def amortized_svgd_loss(
     n_updated: int,
     rule: BandwidthRule = "code",
     noise_sampler: Callable[[int, int], th.Tensor] | None = None,
+    score_features: th.Tensor | None = None,
 ) -> th.Tensor:
     """Surrogate loss whose gradient is the amortized SVGD update of eq. 14 (estimator of App. C.1).
 
@@ -135,7 +136,9 @@ def amortized_svgd_loss(
     :param score: maps features (B, 1, F) and actions (B, K, D) to grad_a log p(a | s), shape (B, K, D);
         for SQL, :meth:`~softq.policies.SQLPolicy.svgd_score` (grad of Q_soft, alpha = 1, plus the tanh
         correction); :func:`autograd_score` makes one from any log density.
-    :param features: state features, shape (B, F).
+    :param features: the sampler's state features, shape (B, F).
+    :param score_features: the features the score reads, shape (B, F'), when they differ from ``features``
+        (a sampler with its own features extractor); default ``features``.
     :param noise_sampler: maps (B, K) to noise of shape (B, K, D); None draws xi ~ N(0, I). SQL passes
         its policy's :meth:`~softq.policies.SQLPolicy.sample_noise` when a fixed noise set is active.
     """
@@ -152,7 +155,7 @@ def amortized_svgd_loss(
     # the score at them; only the updated particles are back-propagated into the sampler.
     with th.no_grad():
         fixed_actions = sampler(state_features, noise[:, :n_fixed])
-        grad_log_p = score(state_features, fixed_actions)
+        grad_log_p = score(state_features if score_features is None else score_features[:, None, :], fixed_actions)
     updated_actions = sampler(state_features, noise[:, n_fixed:])
     direction = svgd_direction(fixed_actions, grad_log_p, updated_actions.detach(), rule)
     return -(updated_actions * direction).sum(-1).mean()

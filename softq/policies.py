@@ -18,6 +18,7 @@ Both networks broadcast over leading dimensions, so a batch of states times part
 
 from __future__ import annotations
 
+import copy
 from itertools import islice
 from typing import Any
 
@@ -29,6 +30,7 @@ from stable_baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
     FlattenExtractor,
+    NatureCNN,
     create_mlp,
 )
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
@@ -130,8 +132,10 @@ class SQLPolicy(BasePolicy):
     """Policy for :class:`softq.SQL`: Q network, target Q network and sampling network.
 
     :param net_arch: hidden layer sizes, shared by Q and the sampler (paper App. D.1: [200, 200]).
-    :param features_extractor_class: must be parameter-free (flatten/concatenate observations); SQL
-        trains no shared representation.
+    :param features_extractor_class: flatten/concatenate observations (default), or one with parameters
+        such as NatureCNN (``"CnnPolicy"``): then Q and the sampler each have their own copy, trained by
+        their own loss, and the target Q has a copy of Q's, updated with it.
+    :param share_features_extractor: one extractor for Q and the sampler, trained by the TD loss only.
     """
 
     qf: QNetwork
@@ -151,6 +155,7 @@ class SQLPolicy(BasePolicy):
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = False,
     ):
         super().__init__(
             observation_space,
@@ -164,16 +169,21 @@ class SQLPolicy(BasePolicy):
         )
         self.net_arch = [128, 128] if net_arch is None else list(net_arch)
         self.activation_fn = activation_fn
+        self.share_features_extractor = share_features_extractor
         self._build(lr_schedule)
         self.register_buffer("noise_set", None)
 
     def _build(self, lr_schedule: Schedule) -> None:
+        # Features extractors, as SAC's: the Q network's is trained by the TD loss and has a target copy;
+        # the sampler has its own, trained by the SVGD loss, unless share_features_extractor, in which case
+        # it reads the Q network's features without training them. Parameter-free extractors (flatten,
+        # concatenate) are one object for all three.
         self.features_extractor = self.make_features_extractor()
-        if any(True for _ in self.features_extractor.parameters()):
-            raise ValueError(
-                f"SQLPolicy needs a parameter-free features extractor (got {type(self.features_extractor).__name__}); "
-                "use FlattenExtractor or CombinedExtractor"
-            )
+        trainable = any(True for _ in self.features_extractor.parameters())
+        self.target_features_extractor = copy.deepcopy(self.features_extractor) if trainable else self.features_extractor
+        self.target_features_extractor.requires_grad_(False)
+        own_sampler_extractor = trainable and not self.share_features_extractor
+        self.sampler_features_extractor = self.make_features_extractor() if own_sampler_extractor else self.features_extractor
         features_dim = self.features_extractor.features_dim
         action_dim = get_action_dim(self.action_space)
         self.qf = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
@@ -185,8 +195,19 @@ class SQLPolicy(BasePolicy):
         optimizer_kwargs = dict(self.optimizer_kwargs)
         if self.optimizer_class is th.optim.Adam:
             optimizer_kwargs.setdefault("fused", True)  # one kernel per step, not ~10 per parameter; same update
-        self.qf_optimizer = self.optimizer_class(self.qf.parameters(), lr=lr_schedule(1), **optimizer_kwargs)
-        self.sampler_optimizer = self.optimizer_class(self.sampler.parameters(), lr=lr_schedule(1), **optimizer_kwargs)
+        self.qf_optimizer = self.optimizer_class(
+            [*self.qf.parameters(), *self.features_extractor.parameters()], lr=lr_schedule(1), **optimizer_kwargs
+        )
+        sampler_parameters = [*self.sampler.parameters()]
+        if own_sampler_extractor:
+            sampler_parameters += self.sampler_features_extractor.parameters()
+        self.sampler_optimizer = self.optimizer_class(sampler_parameters, lr=lr_schedule(1), **optimizer_kwargs)
+
+    def q_parameters(self) -> tuple[list[th.Tensor], list[th.Tensor]]:
+        """(online, target) parameters of Q and its features extractor, in matching order (target updates)."""
+        online = [*self.qf.parameters(), *self.features_extractor.parameters()]
+        target = [*self.qf_target.parameters(), *self.target_features_extractor.parameters()]
+        return online, target
 
     @property
     def action_dim(self) -> int:
@@ -203,7 +224,17 @@ class SQLPolicy(BasePolicy):
         return self.qf
 
     def features(self, obs: PyTorchObs) -> th.Tensor:
+        """The Q network's features of ``obs``."""
         return self.extract_features(obs, self.features_extractor)
+
+    def target_features(self, obs: PyTorchObs) -> th.Tensor:
+        """The target Q network's features of ``obs`` (the soft value of eq. 10)."""
+        return self.extract_features(obs, self.target_features_extractor)
+
+    def sampler_features(self, obs: PyTorchObs) -> th.Tensor:
+        """The sampler's features of ``obs``; with a shared trainable extractor they carry no gradient."""
+        with th.set_grad_enabled(th.is_grad_enabled() and not self.share_features_extractor):
+            return self.extract_features(obs, self.sampler_features_extractor)
 
     def svgd_log_density(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
         """log p(a | s) up to a constant, the target of the SVGD step (eq. 12 with alpha folded into Q):
@@ -244,7 +275,7 @@ class SQLPolicy(BasePolicy):
         return self.noise_set[index].to(device)
 
     def sample_actions(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
-        features = self.features(obs)
+        features = self.sampler_features(obs)
         n = features.shape[0]
         if not deterministic:
             noise = self.sample_noise(n, device=features.device)
@@ -268,8 +299,8 @@ class SQLPolicy(BasePolicy):
         return self.sample_actions(observation, deterministic)
 
     def set_training_mode(self, mode: bool) -> None:
-        self.qf.train(mode)
-        self.sampler.train(mode)
+        for module in (self.qf, self.sampler, self.features_extractor, self.sampler_features_extractor):
+            module.train(mode)
         self.training = mode
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -282,8 +313,17 @@ class SQLPolicy(BasePolicy):
             optimizer_kwargs=self.optimizer_kwargs,
             features_extractor_class=self.features_extractor_class,
             features_extractor_kwargs=self.features_extractor_kwargs,
+            share_features_extractor=self.share_features_extractor,
         )
         return data
+
+
+class CnnSQLPolicy(SQLPolicy):
+    """:class:`SQLPolicy` for image observations: SB3's NatureCNN features extractor (one for Q, trained by the
+    TD loss, with a target copy; one for the sampler, trained by the SVGD loss, unless shared)."""
+
+    def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
 
 
 class MultiInputSQLPolicy(SQLPolicy):

@@ -24,11 +24,17 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
+from stable_baselines3.common.type_aliases import (
+    GymEnv,
+    MaybeCallback,
+    PyTorchObs,
+    ReplayBufferSamples,
+    Schedule,
+)
 from stable_baselines3.common.utils import FloatSchedule, polyak_update, update_learning_rate
 
 from softq.kernels import BANDWIDTH_RULES, BandwidthRule, amortized_svgd_loss, soft_value
-from softq.policies import MultiInputSQLPolicy, QNetwork, SamplingNetwork, SQLPolicy
+from softq.policies import CnnSQLPolicy, MultiInputSQLPolicy, QNetwork, SamplingNetwork, SQLPolicy
 
 PRESETS_FILE = Path(__file__).parent / "configs" / "presets.yaml"
 
@@ -62,6 +68,7 @@ class SQL(OffPolicyAlgorithm):
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": SQLPolicy,
+        "CnnPolicy": CnnSQLPolicy,
         "MultiInputPolicy": MultiInputSQLPolicy,
     }
     policy: SQLPolicy
@@ -163,7 +170,7 @@ class SQL(OffPolicyAlgorithm):
         (App. D.1, Alg. 1 line 5), Polyak averaging with tau < 1."""
         self._n_calls += 1
         if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
-            polyak_update(self.policy.qf.parameters(), self.policy.qf_target.parameters(), self.tau)
+            polyak_update(*self.policy.q_parameters(), self.tau)
 
     @property
     def actor(self) -> SamplingNetwork:
@@ -206,7 +213,7 @@ class SQL(OffPolicyAlgorithm):
             td_loss.backward()
             self.policy.qf_optimizer.step()
 
-            svgd_loss = self.svgd_loss(self.policy.features(data.observations))
+            svgd_loss = self.svgd_loss(data.observations)
             self.policy.sampler_optimizer.zero_grad()
             svgd_loss.backward()
             self.policy.sampler_optimizer.step()
@@ -223,7 +230,7 @@ class SQL(OffPolicyAlgorithm):
     def td_loss(self, data: ReplayBufferSamples) -> th.Tensor:
         """Eq. 11: J_Q = E[1/2 (r / alpha + gamma V_target(s') - Q(s, a))^2], V from eq. 10 (uniform proposal)."""
         with th.no_grad():
-            next_features = self.policy.features(data.next_observations)
+            next_features = self.policy.target_features(data.next_observations)
             next_value = soft_value(self.policy.qf_target, next_features, self.policy.action_dim, self.value_n_particles)
             not_done = 1.0 - data.dones.flatten()
             # SB3's n-step buffer gives summed discounted rewards and gamma^n per sample; 1-step: gamma.
@@ -232,15 +239,18 @@ class SQL(OffPolicyAlgorithm):
         q = self.policy.qf(self.policy.features(data.observations), data.actions)
         return 0.5 * ((target_q - q) ** 2).mean()
 
-    def svgd_loss(self, features: th.Tensor) -> th.Tensor:
+    def svgd_loss(self, observations: PyTorchObs) -> th.Tensor:
         """Eq. 13-14: amortized SVGD of the sampler toward exp(Q(s, .)), as a surrogate loss.
 
         With a fixed noise set on the policy (:meth:`SQLPolicy.set_noise_set`, fine-tuning) the particles
         are drawn from that set, i.e. from the distribution the policy acts with; otherwise xi ~ N(0, I)."""
+        with th.no_grad():
+            q_features = self.policy.features(observations)
         return amortized_svgd_loss(
             sampler=self.policy.sampler,
             score=self.policy.svgd_score,
-            features=features,
+            features=self.policy.sampler_features(observations),
+            score_features=q_features,
             action_dim=self.policy.action_dim,
             n_particles=self.kernel_n_particles,
             n_updated=self.kernel_n_updated,

@@ -281,3 +281,39 @@ def test_learns_sb3_identity_sanity_task_with_documented_reward_scale():
 def test_softq_import_registers_envs():
     assert "softq/MultiGoal-v0" in gym.registry
     assert softq.__version__
+
+
+def test_cnn_policy_trains_its_extractors_and_saves_and_loads(tmp_path):
+    """Image observations: NatureCNN extractors for Q (TD loss, with a target copy) and for the sampler
+    (SVGD loss); both learn, the target copy follows Q's at the interval, and save/load keeps the actions."""
+    from stable_baselines3.common.envs import FakeImageEnv
+
+    def env():
+        return FakeImageEnv(action_dim=2, screen_height=40, screen_width=40, n_channels=1, discrete=False)
+
+    model = SQL(
+        "CnnPolicy",
+        env(),
+        buffer_size=300,
+        learning_starts=20,
+        batch_size=8,
+        value_n_particles=4,
+        kernel_n_particles=4,
+        target_update_interval=50,
+        policy_kwargs=dict(net_arch=[32, 32], features_extractor_kwargs=dict(features_dim=32)),
+        seed=0,
+    )
+    policy = model.policy
+    q_cnn, sampler_cnn = _state(policy.features_extractor), _state(policy.sampler_features_extractor)
+    assert policy.sampler_features_extractor is not policy.features_extractor
+    model.learn(60)
+    assert not _equal_states(_state(policy.features_extractor), q_cnn)
+    assert not _equal_states(_state(policy.sampler_features_extractor), sampler_cnn)
+    assert not _equal_states(_state(policy.target_features_extractor), q_cnn)  # copied at step 50
+    obs = model.env.reset()
+    action = model.predict(obs, deterministic=True)[0]
+    model.save(tmp_path / "cnn")
+    loaded = SQL.load(tmp_path / "cnn", env=env())
+    np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], action, rtol=1e-5, atol=1e-6)
+    shared = SQL("CnnPolicy", env(), buffer_size=100, policy_kwargs=dict(share_features_extractor=True), seed=0)
+    assert shared.policy.sampler_features_extractor is shared.policy.features_extractor

@@ -110,7 +110,7 @@ def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim, 
         reference = _loss_and_gradients(lambda d: reference_td_loss(model, d), model, data, seed, q_parameters)
         _assert_same(fast, reference)
         fast = _loss_and_gradients(
-            lambda obs: model.svgd_loss(policy.features(obs)), model, data.observations, seed, sampler_parameters
+            model.svgd_loss, model, data.observations, seed, sampler_parameters
         )
         reference = _loss_and_gradients(
             lambda obs: reference_svgd_loss(model, obs), model, data.observations, seed, sampler_parameters
