@@ -6,13 +6,17 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+from collections import Counter
 from pathlib import Path
 
-import torch as th
+from experiments import layout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_PATHS = ("softq", "baselines", "experiments", "pyproject.toml")  # results/ changing is not "dirty"
 PACKAGES = ("softq", "torch", "stable-baselines3", "gymnasium", "mujoco", "numpy", "pandas")
+# The packages whose version can change what a run computes (pandas only reads and writes tables).
+NUMERIC_PACKAGES = ("torch", "stable-baselines3", "gymnasium", "mujoco", "numpy")
+LOCK_FILE = "requirements.lock"  # the exact environment the committed results were produced with
 
 
 def git_state() -> dict[str, object]:
@@ -39,7 +43,33 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def version_differences(root: str | Path) -> list[str]:
+    """One line per (package of :data:`NUMERIC_PACKAGES`, version) that finished runs under ``root``
+    recorded and that differs from the installed version: regenerated outputs still match, but a rerun
+    may not."""
+    from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
+
+    recorded: dict[str, Counter] = {name: Counter() for name in NUMERIC_PACKAGES}
+    for folder in find_run_dirs(root):
+        manifest, _ = read_manifest_file(folder / layout.MANIFEST)
+        if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
+            versions = manifest.get("versions") or {}
+            for name in NUMERIC_PACKAGES:
+                if versions.get(name):
+                    recorded[name][versions[name]] += 1
+    installed = package_versions()
+    return [
+        f"{count} run(s) under {root} recorded {name} {version}, but {installed[name]} is installed; a rerun may "
+        f"differ (pip install -r {LOCK_FILE} installs the versions the committed runs used)"
+        for name in NUMERIC_PACKAGES
+        for version, count in sorted(recorded[name].items())
+        if version != installed[name]
+    ]
+
+
 def hardware() -> dict[str, object]:
+    import torch as th  # here, so that reading manifests does not load torch
+
     return {
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),

@@ -1,5 +1,7 @@
-"""The runner: resume after SIGKILL, determinism, finished runs untouched, clear errors on bad input."""
+"""The runner: resume after SIGKILL, clean stop on SIGTERM, determinism, finished runs untouched, clear
+errors on bad input."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -77,6 +79,40 @@ def test_sigkill_at_any_moment_then_resume_gives_every_epoch_once(tmp_path, long
     assert progress[layout.STEP].tolist() == [100 * e for e in range(1, 13)]
     manifest = (folder / layout.MANIFEST).read_text()
     assert '"status": "finished"' in manifest and '"resumes"' in manifest
+
+
+CLI_SCRIPT = REGISTER + """
+if __name__ == "__main__":  # spawned pool workers import this file too, and register longsmoke the same way
+    import sys
+    from experiments.cli import main
+    sys.exit(main(["run", "longsmoke", "--algos", "sql,ddpg", "--seeds", "0", "--profile", "smoke", "--out", {root!r}]))
+"""
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_workers_cleanly_and_leaves_the_runs_resumable(tmp_path, longsmoke):
+    """SIGTERM to the launcher: the runs in progress mark themselves interrupted, the pool shuts down, no
+    semaphore leaks, one line says what happened; the same command then finishes every epoch once."""
+    root = tmp_path / "results"
+    script = tmp_path / "launch.py"
+    script.write_text(CLI_SCRIPT.format(task=str(longsmoke), root=str(root)))
+    folders = [layout.run_dir(root, "longsmoke", "softq/MultiGoal-v0", algo, 0) for algo in ("sql", "ddpg")]
+    process = subprocess.Popen([sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not all((f / layout.PROGRESS).exists() for f in folders):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)  # until every process holding stderr, the resource tracker too, ended
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "leaked" not in stderr and "Traceback" not in stderr, stderr
+    assert "interrupted (SIGTERM)" in stderr
+    for folder in folders:
+        manifest = json.loads((folder / layout.MANIFEST).read_text())
+        assert manifest["status"] == "interrupted" and manifest["resumes_from_epoch"] >= 0
+    again = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    for algo in ("sql", "ddpg"):
+        assert _progress(root, "longsmoke", algo)[layout.EPOCH].tolist() == list(range(1, 13))
 
 
 @pytest.mark.parametrize("algo", ["sql", "ddpg", "sac"])
