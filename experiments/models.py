@@ -81,34 +81,9 @@ def algorithm_key(model: BaseAlgorithm) -> str:
     raise TypeError(f"not one of the suite's algorithms: {type(model).__name__}")
 
 
-def model_arguments(
-    algo: str,
-    env: gym.Env,
-    hyperparameters: dict[str, Any],
-    *,
-    gamma: float,
-    seed: int,
-    total_steps: int,
-) -> dict[str, Any]:
-    """The keyword arguments a run's model is built with: the task's hyperparameters, SQL's named preset
-    filled in under them, the replay buffer capped at the run's total steps (a buffer that can never fill
-    behaves identically, and checkpoints stay small; deviation ``buffer-capped-at-budget``), the task's
-    ``gamma`` unless the preset sets its own (rl-zoo3's Swimmer gamma), the seed and the device.
-    Action noise stays as its config entry; :func:`make_model` builds it."""
-    kwargs = dict(hyperparameters)
-    if algo == "sql":
-        preset = kwargs.pop("preset")
-        kwargs = {**load_presets()[preset], **kwargs}
-    kwargs["buffer_size"] = min(int(kwargs.get("buffer_size", 1_000_000)), total_steps)
-    kwargs.setdefault("gamma", gamma)
-    kwargs.update(seed=seed, verbose=0, device="cpu")
-    kwargs["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
-    return kwargs
-
-
 def resolved_arguments(model: BaseAlgorithm, arguments: dict[str, Any]) -> dict[str, Any]:
-    """Every constructor argument of ``model`` as it was built: ``arguments`` (from :func:`model_arguments`)
-    with the class's defaults filled in, read up the class hierarchy while a constructor passes
+    """Every constructor argument of ``model`` as it was built: ``arguments`` (:func:`make_model`'s) with
+    the class's defaults filled in, read up the class hierarchy while a constructor passes
     ``**kwargs`` on (HardTargetDDPG -> DDPG -> TD3), and scalar values replaced by the model's own
     attribute where it has one (HardTargetDDPG runs SB3's Polyak step with tau = 0). JSON-friendly; this
     is what a run's manifest records under ``resolved``."""
@@ -151,15 +126,24 @@ def make_model(
     total_steps: int,
     warmup: str = "random",
 ) -> BaseAlgorithm:
-    """A fresh model of algorithm class ``algo``, built with :func:`model_arguments`; its
+    """A fresh model of algorithm class ``algo``, built from the task's hyperparameters with SQL's named
+    preset filled in under them, the replay buffer capped at the run's total steps (a buffer that can never
+    fill behaves identically, and checkpoints stay small; deviation ``buffer-capped-at-budget``), the task's
+    ``gamma`` unless the preset sets its own (rl-zoo3's Swimmer gamma), the seed and the device. Its
     :func:`resolved_arguments` are kept on it as ``resolved_arguments`` for the run's manifest.
     ``warmup="policy"``: act with the policy during the warm-up (see :class:`_PolicyWarmup`)."""
-    arguments = model_arguments(algo, env, hyperparameters, gamma=gamma, seed=seed, total_steps=total_steps)
+    arguments = dict(hyperparameters)
+    if algo == "sql":
+        arguments = {**load_presets()[arguments.pop("preset")], **arguments}
+    arguments["buffer_size"] = min(int(arguments.get("buffer_size", 1_000_000)), total_steps)
+    arguments.setdefault("gamma", gamma)
+    arguments.update(seed=seed, verbose=0, device="cpu")
+    arguments["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
     kwargs = dict(arguments)
     if "action_noise" in kwargs:
         kwargs["action_noise"] = make_action_noise(env.action_space, kwargs["action_noise"])
     model = algorithm_class(algo, warmup)(env=env, **kwargs)
-    model.resolved_arguments = resolved_arguments(model, arguments)
+    model.resolved_arguments = resolved_arguments(model, arguments)  # action noise as its config entry
     return model
 
 

@@ -6,10 +6,9 @@ autograd everywhere), must give the same TD and SVGD losses and the same paramet
 
 import math
 
-import gymnasium as gym
-import numpy as np
 import pytest
 import torch as th
+from randombox import RandomBoxEnv
 
 from softq import SQL
 from softq.kernels import MIN_BANDWIDTH
@@ -17,22 +16,6 @@ from softq.policies import TANH_CORRECTION_EPS
 
 TOLERANCE = 1e-5
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA GPU"))]
-
-
-class RandomBoxEnv(gym.Env):
-    """Random observations and rewards; the update only needs the spaces and a filled buffer."""
-
-    def __init__(self, obs_dim: int, act_dim: int):
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (act_dim,), np.float32)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return self.observation_space.sample(), {}
-
-    def step(self, action):
-        done = bool(self.np_random.random() < 0.1)
-        return self.observation_space.sample(), float(self.np_random.normal()), done, False, {}
 
 
 def _mlp(net: th.nn.Sequential, features: th.Tensor, other: th.Tensor) -> th.Tensor:
@@ -93,7 +76,7 @@ def _loss_and_gradients(loss_fn, model, argument, seed, parameters):
 @pytest.mark.parametrize(("obs_dim", "act_dim"), [(8, 2), (29, 8)])
 @pytest.mark.parametrize("device", DEVICES)
 def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim, device):
-    env = RandomBoxEnv(obs_dim, act_dim)
+    env = RandomBoxEnv(obs_dim, act_dim, done_probability=0.1)
     model = SQL.from_preset(
         preset, "MlpPolicy", env, learning_starts=64, batch_size=32, bandwidth_rule=bandwidth_rule, reward_scale=3.0,
         seed=0, device=device,

@@ -9,10 +9,9 @@ GFLOP/s in ``extra_info``; ``python -m tests.benchmarks.report`` (``tox -e bench
 the table in results/benchmarks/. Run with ``pytest tests/benchmarks --benchmark-only``; skipped otherwise.
 """
 
-import gymnasium as gym
-import numpy as np
 import pytest
 import torch as th
+from randombox import RandomBoxEnv
 from stable_baselines3 import SAC
 from torch.profiler import ProfilerActivity, profile
 
@@ -28,21 +27,6 @@ SHAPES = {
 }
 DEVICES = ["cpu"] + (["cuda"] if th.cuda.is_available() else [])
 MATMUL_SIZE = 1024
-
-
-class RandomBoxEnv(gym.Env):
-    """Random observations of a given size; only the spaces matter for an update."""
-
-    def __init__(self, obs_dim: int, act_dim: int):
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (act_dim,), np.float32)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return self.observation_space.sample(), {}
-
-    def step(self, action):
-        return self.observation_space.sample(), float(self.np_random.normal()), False, False, {}
 
 
 def _model(algo: str, shape: str, device: str):
