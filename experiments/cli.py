@@ -289,9 +289,10 @@ def cmd_reproduce(args) -> int:
         else:
             print(f"not training them (add --train to train them); regenerating from the {len(states) - len(to_train)} "
                   "finished runs")
-    if not _has_runs(out):
-        raise ConfigError(f"--out {out}: no runs under {out / layout.RUNS}; nothing to regenerate (--train trains them)")
-    for root in layout.profile_roots(out, PROFILES):
+    roots = [root for root in layout.profile_roots(out, PROFILES) if _has_finished_runs(root)]
+    if out not in roots:
+        raise ConfigError(f"--out {out}: no finished runs under {out / layout.RUNS}; nothing to regenerate (--train trains them)")
+    for root in roots:
         _regenerate(root)
     return 0
 
@@ -368,6 +369,13 @@ def _has_runs(root: Path) -> bool:
     from experiments.analysis.aggregate import find_run_dirs
 
     return bool(find_run_dirs(root))
+
+
+def _has_finished_runs(root: Path) -> bool:
+    from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
+
+    return any((read_manifest_file(folder / layout.MANIFEST)[0] or {}).get("status") == layout.STATUS_FINISHED
+               for folder in find_run_dirs(root))
 
 
 # --- the cost of what is missing --------------------------------------------------------------------

@@ -153,3 +153,21 @@ def test_lock_file_pins_the_versions_the_committed_runs_recorded():
             recorded |= {(package, versions[package]) for package in NUMERIC_PACKAGES if package in versions}
     for package, version in recorded:
         assert pins[package] == version, (package, version, pins[package])
+
+
+def test_without_measured_runs_the_estimate_shares_the_task_files_core_hours(tmp_path, capsys, monkeypatch):
+    """A profile's ``core_hours`` (its measured cost as a whole) is shared over its runs by their steps."""
+    import dataclasses
+
+    task = tmp_path / "costed.yaml"
+    text = (REPO / "experiments" / "hyperparams" / "multigoal.yaml").read_text()
+    text = text.replace("smoke: {steps_per_epoch: 100, n_epochs: 3, seeds: [0, 1]}",
+                        "smoke: {steps_per_epoch: 100, n_epochs: 3, seeds: [0, 1], core_hours: 1.5}")
+    task.write_text(text)
+    monkeypatch.setitem(EXPERIMENTS, "costed", dataclasses.replace(EXPERIMENTS["multigoal"], name="costed", task=str(task)))
+    assert main(["status", "costed", "--profile", "smoke", "--out", str(tmp_path / "results")]) == 0
+    printed = capsys.readouterr().out
+    assert "6 missing" in printed  # sql, ddpg, sac x seeds 0, 1
+    assert "estimated 1.50 core-hours" in printed
+    assert main(["status", "costed", "--profile", "smoke", "--algos", "sql", "--out", str(tmp_path / "results")]) == 0
+    assert "estimated 0.50 core-hours" in capsys.readouterr().out
