@@ -3,11 +3,15 @@
 Shapes: swimmer-sized (obs 8, act 2) and ant-sized (obs 29 as our ant tasks, and 105 as Ant-v5 with contact
 forces; act 8) inputs at the ``code`` preset (batch 128, 2 x 128, 16 value particles, 8 + 8 SVGD particles),
 and ``large``: obs 8 at batch 256, 16 value particles and 16 + 16 SVGD particles (the settings of another
-public PyTorch SQL). A 1024^3 float32 matmul gives the machine's own reference rate. Each benchmark records
-the device, the update's FLOP count (torch.profiler's count of its matrix products) and the achieved
-GFLOP/s in ``extra_info``; ``python -m tests.benchmarks.report`` (``tox -e benchmarks``) turns the JSON into
+public PyTorch SQL). A 1024^3 float32 matmul gives the machine's own reference rate. SQL and SAC updates
+alternate, round by round; each benchmark records the device, SQL's FLOP count (torch.profiler's count of
+its matrix products), the achieved GFLOP/s, SAC's median time and the median of the per-round SQL/SAC
+ratios in ``extra_info``; ``python -m tests.benchmarks.report`` (``tox -e benchmarks``) turns the JSON into
 the table in results/benchmarks/. Run with ``pytest tests/benchmarks --benchmark-only``; skipped otherwise.
 """
+
+import statistics
+import time
 
 import pytest
 import torch as th
@@ -27,6 +31,7 @@ SHAPES = {
 }
 DEVICES = ["cpu"] + (["cuda"] if th.cuda.is_available() else [])
 MATMUL_SIZE = 1024
+WARMUP_ROUNDS, ROUNDS = 20, 200
 
 
 def _model(algo: str, shape: str, device: str):
@@ -55,19 +60,35 @@ def _synchronize(device: str) -> None:
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("algo", ["sql", "sac"])
-def test_one_update(benchmark, algo, shape, device):
-    model = _model(algo, shape, device)
-    mflop = update_mflop(model)
-    benchmark.group = f"update-{shape}-{device}"
-    benchmark.extra_info.update(algo=algo, shape=shape, device=device, mflop=mflop)
+def test_sql_update_against_sac(benchmark, shape, device):
+    """pytest-benchmark times SQL's update; one SAC update runs (and is timed) before each round, so the
+    two alternate and their ratio is taken round by round, which cancels the machine's drift."""
+    sql, sac = _model("sql", shape, device), _model("sac", shape, device)
+    mflop = update_mflop(sql)
+    sac_seconds: list[float] = []
 
-    def update():
-        model.train(gradient_steps=1, batch_size=model.batch_size)
+    def sac_update():
+        start = time.perf_counter()
+        sac.train(gradient_steps=1, batch_size=sac.batch_size)
+        _synchronize(device)
+        sac_seconds.append(time.perf_counter() - start)
+
+    def sql_update():
+        sql.train(gradient_steps=1, batch_size=sql.batch_size)
         _synchronize(device)
 
-    benchmark.pedantic(update, warmup_rounds=20, rounds=200, iterations=1)
-    benchmark.extra_info["gflops"] = mflop / 1e3 / benchmark.stats.stats.median
+    benchmark.group = f"update-{shape}-{device}"
+    benchmark.pedantic(sql_update, setup=sac_update, warmup_rounds=WARMUP_ROUNDS, rounds=ROUNDS, iterations=1)
+    sql_seconds, sac_seconds = benchmark.stats.stats.data, sac_seconds[WARMUP_ROUNDS:]  # setup runs every round
+    benchmark.extra_info.update(
+        algo="sql",
+        shape=shape,
+        device=device,
+        mflop=mflop,
+        gflops=mflop / 1e3 / statistics.median(sql_seconds),
+        sac_ms=statistics.median(sac_seconds) * 1e3,
+        sql_over_sac=statistics.median(a / b for a, b in zip(sql_seconds, sac_seconds, strict=True)),
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
