@@ -280,14 +280,14 @@ def cmd_reproduce(args) -> int:
     specs = _specs(args, names)
     out = _out(args)
     _check_writable(out)
-    states = _inspect(specs, out, names, starting=True)
-    to_train = [state for state in states if state.state != FINISHED]
-    if to_train:
-        _report_to_train(to_train, len(states), out, args)
+    states = _inspect(specs, out, names, starting=args.train)
+    not_finished = [state for state in states if state.state != FINISHED]
+    if not_finished:
+        _report_not_finished(not_finished, len(states), out, args)
         if args.train:
             _train(args, names, states, out)
         else:
-            print(f"not training them (add --train to train them); regenerating from the {len(states) - len(to_train)} "
+            print(f"not training them (add --train to train them); regenerating from the {len(states) - len(not_finished)} "
                   "finished runs")
     roots = [root for root in layout.profile_roots(out, PROFILES) if _has_finished_runs(root)]
     if out not in roots:
@@ -381,15 +381,19 @@ def _has_finished_runs(root: Path) -> bool:
 # --- the cost of what is missing --------------------------------------------------------------------
 
 
-def _report_to_train(to_train: Sequence[RunState], n_requested: int, out: Path, args) -> None:
-    from experiments.runner import MISSING, PARTIAL
+def _report_not_finished(not_finished: Sequence[RunState], n_requested: int, out: Path, args) -> None:
+    """Up front: how many runs are not finished, which, and what training the missing and partial ones costs."""
+    from experiments.runner import MISSING, PARTIAL, RUN_STATES
 
-    print(f"{len(to_train)} of the {n_requested} {args.profile} runs under {out} are not finished "
-          f"({sum(s.state == MISSING for s in to_train)} missing, {sum(s.state == PARTIAL for s in to_train)} partial):")
+    counts = ", ".join(f"{n} {name}" for name in RUN_STATES if (n := sum(s.state == name for s in not_finished)))
+    print(f"{len(not_finished)} of the {n_requested} {args.profile} runs under {out} are not finished ({counts}):")
     costs = _ms_per_step(out)
-    for state in to_train:
-        print(f"  {state.state:8s} {_describe(state.folder, out):55s} {_cost_note(state, costs)}")
-    print(_estimate_line(to_train, out, args, costs))
+    for state in not_finished:
+        note = _cost_note(state, costs) if state.state in (MISSING, PARTIAL) else state.detail
+        print(f"  {state.state:8s} {_describe(state.folder, out):55s} {note}")
+    to_train = [state for state in not_finished if state.state in (MISSING, PARTIAL)]
+    if to_train:
+        print(_estimate_line(to_train, out, args, costs))
 
 
 def _estimate_line(to_train: Sequence[RunState], out: Path, args, costs: dict | None = None) -> str:

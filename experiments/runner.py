@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 import softq  # noqa: F401  (registers the softq/ env ids)
 from experiments import layout
 from experiments.analysis.aggregate import read_manifest_file, read_progress
-from experiments.config import ConfigError, TaskConfig
+from experiments.config import Budget, ConfigError, TaskConfig
 from experiments.evaluation import evaluate
 from experiments.layout import CorruptRunError
 from experiments.metrics import TaskMetrics
@@ -157,7 +157,7 @@ class Setup:
 
     spec: RunSpec
     env_id: str
-    budget: Any  # experiments.config.Budget
+    budget: Budget
     preset: str
     hyperparameters: dict[str, Any]
     folder: Path
@@ -216,7 +216,14 @@ def _exclusive(folder: Path) -> Iterator[None]:
         yield
 
 
-def _run_locked(run_setup: Setup, progress: bool, checkpoint_every_s: float, on_epoch, init, root) -> RunOutcome:
+def _run_locked(
+    run_setup: Setup,
+    progress: bool,
+    checkpoint_every_s: float,
+    on_epoch: Callable[[int], None] | None,
+    init: InitSource | None,
+    root: str | Path,
+) -> RunOutcome:
     spec, folder, budget = run_setup.spec, run_setup.folder, run_setup.budget
     experiment = get_experiment(spec.experiment)
     task = experiment.config
