@@ -34,15 +34,9 @@ if TYPE_CHECKING:  # the runner and the registry import torch, gymnasium and SB3
     from experiments.runner import RunSpec, RunState
 
 DESCRIPTION = """\
-The benchmark suite of softq-repro. Commands:
-  list       the experiments, their algorithms, presets and budgets
-  run        run (or resume) the runs of one or more experiments; finished runs are skipped
-  status     which runs are finished, partial, missing or corrupt, and the extra runs on disk
-  plot, tables, verify
-             figures, tables or the scorecard from the finished runs under --out (trains nothing)
-  reproduce  figures, tables and scorecard of every profile under --out; reports missing runs and
-             trains them only with --train
-Run "python -m experiments COMMAND --help" for a command's options."""
+The benchmark suite of softq-repro: run the paper's experiments (and resume them), show their status, and
+turn their finished runs into figures, tables and a scorecard. Run "python -m experiments COMMAND --help"
+for a command's options."""
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
