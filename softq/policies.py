@@ -50,6 +50,12 @@ def _init_xavier(module: nn.Module) -> None:
             nn.init.zeros_(layer.bias)
 
 
+def first_layer_on_pair(first: nn.Linear, features: th.Tensor, other: th.Tensor) -> th.Tensor:
+    """W [s, x] + b computed as (W_s s + b) + W_x x, features broadcast against ``other``."""
+    n_features = features.shape[-1]
+    return F.linear(features, first.weight[:, :n_features], first.bias) + F.linear(other, first.weight[:, n_features:])
+
+
 def mlp_on_pair(net: nn.Sequential, features: th.Tensor, other: th.Tensor) -> th.Tensor:
     """``net`` applied to the concatenation [features, other], with features broadcast against ``other``.
 
@@ -57,8 +63,7 @@ def mlp_on_pair(net: nn.Sequential, features: th.Tensor, other: th.Tensor) -> th
     per state and broadcast over the particles (K value actions, K SVGD noise draws) instead of once per
     (state, particle) pair: the same function as ``net(cat([features, other]))``, with fewer FLOPs.
     """
-    first, n_features = net[0], features.shape[-1]
-    hidden = F.linear(features, first.weight[:, :n_features], first.bias) + F.linear(other, first.weight[:, n_features:])
+    hidden = first_layer_on_pair(net[0], features, other)
     for layer in islice(net, 1, None):  # not net[1:], which builds a new Sequential on every call
         hidden = layer(hidden)
     return hidden
@@ -88,9 +93,7 @@ class QNetwork(nn.Module):
         if len(linears) < 2 or not all(isinstance(layer, nn.Linear | nn.ReLU) for layer in self.net):
             return autograd_score(self)(features, actions)
         with th.no_grad():
-            first, n_features = linears[0], features.shape[-1]
-            weight_actions = first.weight[:, n_features:]
-            hidden = F.linear(features, first.weight[:, :n_features], first.bias) + F.linear(actions, weight_actions)
+            hidden = first_layer_on_pair(linears[0], features, actions)
             masks = [hidden > 0]
             for layer in linears[1:-1]:
                 hidden = F.linear(hidden * masks[-1], layer.weight, layer.bias)
@@ -98,7 +101,7 @@ class QNetwork(nn.Module):
             gradient = linears[-1].weight.squeeze(0) * masks[-1]
             for layer, mask in zip(reversed(linears[1:-1]), reversed(masks[:-1]), strict=True):
                 gradient = (gradient @ layer.weight) * mask
-            return gradient @ weight_actions
+            return gradient @ linears[0].weight[:, features.shape[-1] :]
 
 
 class SamplingNetwork(nn.Module):
@@ -195,9 +198,7 @@ class SQLPolicy(BasePolicy):
         optimizer_kwargs = dict(self.optimizer_kwargs)
         if self.optimizer_class is th.optim.Adam:
             optimizer_kwargs.setdefault("fused", True)  # one kernel per step, not ~10 per parameter; same update
-        self.qf_optimizer = self.optimizer_class(
-            [*self.qf.parameters(), *self.features_extractor.parameters()], lr=lr_schedule(1), **optimizer_kwargs
-        )
+        self.qf_optimizer = self.optimizer_class(self.q_parameters()[0], lr=lr_schedule(1), **optimizer_kwargs)
         sampler_parameters = [*self.sampler.parameters()]
         if own_sampler_extractor:
             sampler_parameters += self.sampler_features_extractor.parameters()
@@ -236,13 +237,9 @@ class SQLPolicy(BasePolicy):
         with th.set_grad_enabled(th.is_grad_enabled() and not self.share_features_extractor):
             return self.extract_features(obs, self.sampler_features_extractor)
 
-    def svgd_log_density(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        """log p(a | s) up to a constant, the target of the SVGD step (eq. 12 with alpha folded into Q):
-        Q_soft(s, a) plus the tanh correction (2018 code)."""
-        return self.qf(features, actions) + tanh_log_density_correction(actions)
-
     def svgd_score(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        """grad_a of :meth:`svgd_log_density`, the score SVGD takes at its fixed particles (eq. 13)."""
+        """The score SVGD takes at its fixed particles (eq. 13): grad_a of log p(a | s), the SVGD target of
+        eq. 12 with alpha folded into Q, which is Q_soft(s, a) plus the tanh correction of the 2018 code."""
         q_gradient = self.qf.action_gradient if isinstance(self.qf, QNetwork) else autograd_score(self.qf)
         return q_gradient(features, actions) + tanh_log_density_correction_gradient(actions)
 
