@@ -16,7 +16,7 @@ import pandas as pd
 
 from experiments import layout
 from experiments.analysis import aggregate, ledger, measures, stats
-from experiments.claims import CLAIMS, OPS, RUN_MEASURES, BetterSpec
+from experiments.claims import CLAIMS, OPS, RUN_MEASURES, BetterSpec, Condition
 
 CONFIDENCE = 0.95
 BASELINES = ("ddpg", "sac", "td3")
@@ -473,14 +473,6 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
-class SuccessSpec:
-    metric: str
-    reduction: str
-    op: str
-    threshold: float
-
-
-@dataclass(frozen=True)
 class TableSpec:
     """The tables of one experiment: a summary over ``metrics``, success rates for ``successes``,
     probability of improvement of ``algo`` over ``baselines`` (None: every other algo present) on
@@ -488,7 +480,7 @@ class TableSpec:
 
     experiment: str
     metrics: tuple[MetricSpec, ...]
-    successes: tuple[SuccessSpec, ...] = ()
+    successes: tuple[Condition, ...] = ()
     improvement: tuple[MetricSpec, ...] = ()
     algo: str = "sql"
     baselines: tuple[str, ...] | None = BASELINES
@@ -536,10 +528,9 @@ def default_table_spec(experiment: str, claims=CLAIMS) -> TableSpec:
             m = MetricSpec(measured.metric, measured.reduction, measured.higher_is_better)
             if m not in metrics:
                 metrics.append(m)
-        for cond in c.spec.conditions():
-            s = SuccessSpec(cond.metric, cond.reduction, cond.op, cond.threshold)
-            if s not in successes:
-                successes.append(s)
+        for condition in c.spec.conditions():
+            if condition not in successes:
+                successes.append(condition)
         if isinstance(c.spec, BetterSpec):
             algo, baselines = c.spec.algo, None
     return TableSpec(
