@@ -140,6 +140,8 @@ def make_model(
     arguments.update(seed=seed, verbose=0, device="cpu")
     arguments["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
     kwargs = dict(arguments)
+    if isinstance(kwargs.get("train_freq"), list):  # YAML's [1, episode]: SB3 wants a tuple
+        kwargs["train_freq"] = tuple(kwargs["train_freq"])
     if "action_noise" in kwargs:
         kwargs["action_noise"] = make_action_noise(env.action_space, kwargs["action_noise"])
     model = algorithm_class(algo, warmup)(env=env, **kwargs)

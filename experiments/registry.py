@@ -124,6 +124,12 @@ EXPERIMENTS: dict[str, Experiment] = {
             ),
         ),
         Experiment(
+            name="pendulum",
+            description="Pendulum-v1, an SB3 sanity task: SQL's tuned zoo settings against SAC, TD3, DDPG",
+            paper_figures="beyond the paper",
+            task="pendulum",
+        ),
+        Experiment(
             name="composition",
             description="Two SQL policies on multi-goal sub-tasks composed by averaging their Q functions (ICRA 2018)",
             paper_figures="beyond the paper",

@@ -37,12 +37,21 @@ from softq.kernels import BANDWIDTH_RULES, BandwidthRule, amortized_svgd_loss, s
 from softq.policies import CnnSQLPolicy, MultiInputSQLPolicy, QNetwork, SamplingNetwork, SQLPolicy
 
 PRESETS_FILE = Path(__file__).parent / "configs" / "presets.yaml"
+ZOO_FILE = Path(__file__).parent / "configs" / "zoo.yaml"
+ZOO_PREFIX = "zoo/"
+_ZOO_ONLY_KEYS = ("n_timesteps", "policy")  # rl-zoo3 layout: the budget and the policy name, not arguments
 
 
 def load_presets() -> dict[str, dict[str, Any]]:
-    """The named hyperparameter presets (``code``, ``paper``), each value citing its source in the file."""
+    """The named hyperparameter presets, each value citing its source in its file: ``code`` and ``paper``
+    (presets.yaml), and ``zoo/<env id>`` for every tuned standard task of zoo.yaml."""
     with open(PRESETS_FILE) as f:
-        return yaml.safe_load(f)
+        presets = yaml.safe_load(f)
+    with open(ZOO_FILE) as f:
+        zoo = yaml.safe_load(f)
+    for env_id, entry in zoo.items():
+        presets[ZOO_PREFIX + env_id] = {k: v for k, v in entry.items() if k not in _ZOO_ONLY_KEYS}
+    return presets
 
 
 class SQL(OffPolicyAlgorithm):
@@ -155,7 +164,8 @@ class SQL(OffPolicyAlgorithm):
 
     @classmethod
     def from_preset(cls, preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any) -> SQL:
-        """Build SQL from a named preset (``code`` or ``paper``); ``overrides`` win over preset values."""
+        """Build SQL from a named preset (``code``, ``paper`` or ``zoo/<env id>``, see :func:`load_presets`);
+        ``overrides`` win over preset values."""
         presets = load_presets()
         if preset not in presets:
             raise ValueError(f"unknown SQL preset {preset!r}; valid presets: {sorted(presets)}")

@@ -1,0 +1,29 @@
+"""SQL's tuned settings for standard tasks (softq/configs/zoo.yaml) and the experiments that measure them."""
+
+import gymnasium as gym
+import pytest
+from stable_baselines3.common.type_aliases import TrainFrequencyUnit
+
+from experiments.config import load_task
+from experiments.models import make_model
+from softq import SQL, load_presets
+
+
+def test_zoo_entries_are_presets_without_the_budget_and_policy_keys():
+    pendulum = load_presets()["zoo/Pendulum-v1"]
+    assert "n_timesteps" not in pendulum and "policy" not in pendulum
+    model = SQL.from_preset("zoo/Pendulum-v1", "MlpPolicy", "Pendulum-v1", learning_starts=10)
+    assert (model.reward_scale, model.tau, model.target_update_interval) == (pendulum["reward_scale"], 0.005, 1)
+    assert model.learning_starts == 10  # overrides win
+    with pytest.raises(ValueError, match=r"unknown SQL preset 'zoo/Pong-v5'.*zoo/Pendulum-v1"):
+        SQL.from_preset("zoo/Pong-v5", "MlpPolicy", "Pendulum-v1")
+
+
+def test_rl_zoo_episode_train_freq_reaches_sb3_as_a_tuple():
+    """rl-zoo3's ``train_freq: [1, episode]`` (TD3/DDPG on Pendulum) is a YAML list; SB3 needs a tuple."""
+    task = load_task("pendulum")
+    _, hyperparameters = task.hyperparameters("td3")
+    model = make_model("td3", gym.make("Pendulum-v1"), hyperparameters, gamma=task.gamma, seed=0, total_steps=1000)
+    assert model.train_freq.frequency == 1 and model.train_freq.unit == TrainFrequencyUnit.EPISODE
+    assert model.gradient_steps == -1 and model.gamma == 0.98
+    assert model.resolved_arguments["train_freq"] == [1, "episode"]
