@@ -27,3 +27,14 @@ def test_rl_zoo_episode_train_freq_reaches_sb3_as_a_tuple():
     assert model.train_freq.frequency == 1 and model.train_freq.unit == TrainFrequencyUnit.EPISODE
     assert model.gradient_steps == -1 and model.gamma == 0.98
     assert model.resolved_arguments["train_freq"] == [1, "episode"]
+
+
+def test_unset_reward_scale_warns_once_and_saved_models_load_silently(tmp_path, recwarn):
+    with pytest.warns(UserWarning, match="reward_scale .* not given, using 1.0"):
+        model = SQL("MlpPolicy", "Pendulum-v1", learning_starts=10)
+    assert model.reward_scale == 1.0
+    model.save(tmp_path / "model")
+    recwarn.clear()
+    SQL("MlpPolicy", "Pendulum-v1", reward_scale=3.0)
+    assert SQL.load(tmp_path / "model").reward_scale == 1.0
+    assert not [w for w in recwarn if "reward_scale" in str(w.message)]
