@@ -38,3 +38,36 @@ def test_unset_reward_scale_warns_once_and_saved_models_load_silently(tmp_path, 
     SQL("MlpPolicy", "Pendulum-v1", reward_scale=3.0)
     assert SQL.load(tmp_path / "model").reward_scale == 1.0
     assert not [w for w in recwarn if "reward_scale" in str(w.message)]
+
+
+def _synthetic_pendulum(root, algo, seed, final, reward_scale=None):
+    from experiments import layout
+    from experiments.analysis import synthetic
+
+    extra = {} if reward_scale is None else {"resolved": {"reward_scale": reward_scale}}
+    return synthetic.write_run(root, "pendulum", "Pendulum-v1", algo, seed,
+                               {layout.EVAL_RETURN_DEPLOYED: [-1500.0, final]}, manifest_extra=extra,
+                               profile="quick", preset="zoo")
+
+
+def test_zoo_tables_report_iqm_over_seeds_and_the_sweep_winner(tmp_path):
+    from experiments.analysis import load_runs
+    from experiments.analysis.zoo import returns_table, sweep_table
+
+    finals = [-900.0, -200.0, -180.0, -160.0, -150.0]  # IQM of 5 (trim 1 each side): mean of the middle 3
+    for seed, final in enumerate(finals):
+        _synthetic_pendulum(tmp_path, "sql", seed, final)
+    for seed, final in ((100, -400.0), (101, -300.0)):
+        _synthetic_pendulum(tmp_path, "sql_scale1", seed, final, reward_scale=1.0)
+    for seed, final in ((100, -200.0), (101, -250.0)):
+        _synthetic_pendulum(tmp_path, "sql_scale3", seed, final, reward_scale=3.0)
+    df, problems = load_runs(tmp_path)
+    assert not problems
+    returns = returns_table(df, reps=200)
+    assert list(returns["algo"]) == ["sql"]  # the sweep's runs are not reported as results
+    row = returns.iloc[0]
+    assert row["iqm"] == pytest.approx((-200 - 180 - 160) / 3) and row["n"] == 5
+    assert row["ci_low"] <= row["iqm"] <= row["ci_high"]
+    sweeps = sweep_table(df, tmp_path)
+    assert list(sweeps["reward_scale"]) == [1.0, 3.0]
+    assert list(sweeps["mean"]) == [-350.0, -225.0] and list(sweeps["chosen"]) == [False, True]

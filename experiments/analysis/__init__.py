@@ -49,13 +49,13 @@ def make_tables(
     ``specs``: list of :class:`experiments.analysis.tables.TableSpec` (default: one per experiment present,
     from :func:`~experiments.analysis.tables.default_table_spec`). Returns (written paths, problems).
     """
-    from experiments.analysis import ledger, measures, tables
+    from experiments.analysis import ledger, measures, tables, zoo
 
     df, problems = load_runs(root)
     df = measures.add_run_measures(df, root)
-    paths = tables.write_tables(
-        df, Path(out_dir) / TABLES, specs, ledger.load_deviations(deviations_path), reps=reps, seed=seed
-    )
+    deviations = ledger.load_deviations(deviations_path)
+    paths = tables.write_tables(df, Path(out_dir) / TABLES, specs, deviations, reps=reps, seed=seed)
+    paths += zoo.write_zoo_tables(df, root, Path(out_dir) / TABLES, deviations, reps=reps, seed=seed)
     return paths, problems
 
 
