@@ -93,3 +93,19 @@ def test_sql_with_its_zoo_preset_learns_pendulum_as_sac_does():
         returns[name], _ = evaluate_policy(model, env, n_eval_episodes=5, deterministic=True)
     assert returns["sac"] >= threshold, returns  # the bar is one SAC clears
     assert returns["sql"] >= threshold, returns
+
+
+def test_zoo_presets_hold_the_scale_their_committed_sweep_chose():
+    """Every tuned task's reward_scale in softq/configs/zoo.yaml is the one its committed sweep keeps."""
+    from pathlib import Path
+
+    from experiments.analysis import load_runs
+    from experiments.analysis.zoo import sweep_table
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    df, _ = load_runs(root)
+    chosen = sweep_table(df, root).query("chosen")
+    presets = load_presets()
+    assert {f"zoo/{env}" for env in chosen["env"]} == {name for name in presets if name.startswith("zoo/")}
+    for row in chosen.itertuples():
+        assert presets[f"zoo/{row.env}"]["reward_scale"] == row.reward_scale, row
