@@ -13,7 +13,11 @@ def test_zoo_entries_are_presets_without_the_budget_and_policy_keys():
     pendulum = load_presets()["zoo/Pendulum-v1"]
     assert "n_timesteps" not in pendulum and "policy" not in pendulum
     model = SQL.from_preset("zoo/Pendulum-v1", "MlpPolicy", "Pendulum-v1", learning_starts=10)
-    assert (model.reward_scale, model.tau, model.target_update_interval) == (pendulum["reward_scale"], 0.005, 1)
+    assert (model.reward_scale, model.tau, model.target_update_interval) == (
+        pendulum["reward_scale"],
+        0.005,
+        1,
+    )
     assert model.learning_starts == 10  # overrides win
     with pytest.raises(ValueError, match=r"unknown SQL preset 'zoo/Pong-v5'.*zoo/Pendulum-v1"):
         SQL.from_preset("zoo/Pong-v5", "MlpPolicy", "Pendulum-v1")
@@ -23,7 +27,9 @@ def test_rl_zoo_episode_train_freq_reaches_sb3_as_a_tuple():
     """rl-zoo3's ``train_freq: [1, episode]`` (TD3/DDPG on Pendulum) is a YAML list; SB3 needs a tuple."""
     task = load_task("pendulum")
     _, hyperparameters = task.hyperparameters("td3")
-    model = make_model("td3", gym.make("Pendulum-v1"), hyperparameters, gamma=task.gamma, seed=0, total_steps=1000)
+    model = make_model(
+        "td3", gym.make("Pendulum-v1"), hyperparameters, gamma=task.gamma, seed=0, total_steps=1000
+    )
     assert model.train_freq.frequency == 1 and model.train_freq.unit == TrainFrequencyUnit.EPISODE
     assert model.gradient_steps == -1 and model.gamma == 0.98
     assert model.resolved_arguments["train_freq"] == [1, "episode"]
@@ -45,9 +51,17 @@ def _synthetic_pendulum(root, algo, seed, final, reward_scale=None):
     from experiments.analysis import synthetic
 
     extra = {} if reward_scale is None else {"resolved": {"reward_scale": reward_scale}}
-    return synthetic.write_run(root, "pendulum", "Pendulum-v1", algo, seed,
-                               {layout.EVAL_RETURN_DEPLOYED: [-1500.0, final]}, manifest_extra=extra,
-                               profile="quick", preset="zoo")
+    return synthetic.write_run(
+        root,
+        "pendulum",
+        "Pendulum-v1",
+        algo,
+        seed,
+        {layout.EVAL_RETURN_DEPLOYED: [-1500.0, final]},
+        manifest_extra=extra,
+        profile="quick",
+        preset="zoo",
+    )
 
 
 def test_zoo_tables_report_iqm_over_seeds_and_the_sweep_winner(tmp_path):
@@ -83,8 +97,14 @@ def test_sql_with_its_zoo_preset_learns_pendulum_as_sac_does():
 
     steps, threshold = 6000, -400.0
     sql = SQL.from_preset("zoo/Pendulum-v1", "MlpPolicy", "Pendulum-v1", seed=0)
-    sac = SAC("MlpPolicy", "Pendulum-v1", learning_rate=1e-3, batch_size=128,
-              policy_kwargs=dict(net_arch=[128, 128]), seed=0)
+    sac = SAC(
+        "MlpPolicy",
+        "Pendulum-v1",
+        learning_rate=1e-3,
+        batch_size=128,
+        policy_kwargs=dict(net_arch=[128, 128]),
+        seed=0,
+    )
     returns = {}
     for name, model in (("sac", sac), ("sql", sql)):
         model.learn(steps)

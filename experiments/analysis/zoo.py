@@ -25,6 +25,7 @@ ZOO_EXPERIMENTS = ("pendulum",)
 ZOO_ALGOS = ("sql", "sac", "td3", "ddpg")
 SWEEP_PREFIX = "sql_scale"
 METRIC, REDUCTION = layout.EVAL_RETURN_DEPLOYED, "final"
+LEDGER_LABEL = "standard tasks"  # the tables list the ledger's entries that apply to every experiment
 
 
 def _iqm_rows(x: np.ndarray) -> np.ndarray:
@@ -37,7 +38,9 @@ def _final_returns(df: pd.DataFrame) -> pd.DataFrame:
     return aggregate.run_values(sub, METRIC, REDUCTION).dropna(subset=["value"])
 
 
-def returns_table(df: pd.DataFrame, reps: int = stats.DEFAULT_REPS, seed: int = stats.DEFAULT_SEED) -> pd.DataFrame:
+def returns_table(
+    df: pd.DataFrame, reps: int = stats.DEFAULT_REPS, seed: int = stats.DEFAULT_SEED
+) -> pd.DataFrame:
     """One row per (task, algo) of :data:`ZOO_ALGOS` that ran: IQM and interval over seeds, the seeds, the
     budget. Sweep runs are left out (they chose the setting; seeds 0-4 measure it)."""
     rows = []
@@ -123,7 +126,10 @@ def write_zoo_tables(
                 "seeds": returns["n"].astype(str) + " (" + returns["seeds"] + ")",
                 "budget (steps)": returns["budget_steps"],
                 "IQM return": [fmt(v) for v in returns["iqm"]],
-                pct: [f"[{fmt(lo)}, {fmt(hi)}]" for lo, hi in zip(returns["ci_low"], returns["ci_high"], strict=True)],
+                pct: [
+                    f"[{fmt(lo)}, {fmt(hi)}]"
+                    for lo, hi in zip(returns["ci_low"], returns["ci_high"], strict=True)
+                ],
             }
         )
         notes = [
@@ -133,7 +139,9 @@ def write_zoo_tables(
             "SQL: softq/configs/zoo.yaml; SAC, TD3, DDPG: rl-baselines3-zoo's hyperparameters "
             "(experiments/hyperparams/<task>.yaml cites each value)."
         ]
-        rendered = Rendered("Standard tasks: SQL against SB3's SAC, TD3 and DDPG", returns, display, notes)
+        rendered = Rendered(
+            "Standard tasks: SQL against SB3's SAC, TD3 and DDPG", returns, display, notes, LEDGER_LABEL
+        )
         paths += write_table(rendered, Path(out_dir) / "zoo_returns", deviations)
     sweeps = sweep_table(df, root)
     if len(sweeps):
@@ -152,6 +160,6 @@ def write_zoo_tables(
             "SQL's reward_scale sweeps: the deployed policy's final evaluation return of each sweep seed (seeds "
             "apart from the reported ones); the scale with the highest mean is kept in softq/configs/zoo.yaml."
         ]
-        rendered = Rendered("Standard tasks: SQL reward_scale sweeps", sweeps, display, notes)
+        rendered = Rendered("Standard tasks: SQL reward_scale sweeps", sweeps, display, notes, LEDGER_LABEL)
         paths += write_table(rendered, Path(out_dir) / "zoo_sweeps", deviations)
     return paths
