@@ -157,8 +157,9 @@ def write_zoo_tables(
             }
         )
         notes = [
-            "SQL's reward_scale sweeps: the deployed policy's final evaluation return of each sweep seed (seeds "
-            "apart from the reported ones); the scale with the highest mean is kept in softq/configs/zoo.yaml."
+            "SQL's reward_scale sweeps: the deployed policy's final evaluation return of each sweep seed "
+            "(seeds apart from the reported ones); the scale with the highest mean is kept in "
+            "softq/configs/zoo.yaml."
         ]
         rendered = Rendered("Standard tasks: SQL reward_scale sweeps", sweeps, display, notes, LEDGER_LABEL)
         paths += write_table(rendered, Path(out_dir) / "zoo_sweeps", deviations)
