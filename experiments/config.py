@@ -4,8 +4,8 @@ per-(algo, preset) hyperparameters, each value citing its source in the file.
 A task file names its env (``env: <id>``) or several (``envs: [<id>, ...]``: every algo runs on each).
 Besides ``default`` and ``presets``, an algo entry may say
 
-- ``algorithm``: which algorithm class it is (``sql``, ``ddpg``, ``sac``, ``td3``); default the algo's
-  name, so that e.g. ``sql_pretrained`` and ``sql_alpha10`` are labels of SQL runs;
+- ``algorithm``: which algorithm it is (a key of :data:`experiments.algorithms.ALGORITHMS`); default the
+  algo's name, so that e.g. ``sql_pretrained`` and ``sql_alpha10`` are labels of SQL runs;
 - ``init_from: {experiment, algo, preset[, env]}``: start from the weights of the finished run of that
   experiment/algo with the same seed and profile (``artifacts/model.zip``; see
   :func:`experiments.models.load_weights`);
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from experiments.algorithms import ALGORITHMS
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 PROFILES = ("smoke", "quick", "standard", "paper")
@@ -56,7 +58,6 @@ class Budget:
         return {"steps_per_epoch": self.steps_per_epoch, "n_epochs": self.n_epochs, "total_steps": self.total_steps}
 
 
-ALGORITHM_CLASSES = ("sql", "ddpg", "sac", "td3")
 WARMUPS = ("random", "policy")
 _ALGO_KEYS = {"default", "presets", "algorithm", "init_from", "warmup"}
 _KNOWN_KEYS = {"env", "envs", "gamma", "eval_episodes", "profiles", "algos", "default_algos"}
@@ -95,7 +96,7 @@ class TaskConfig:
         return self.algos[algo]
 
     def algorithm(self, algo: str) -> str:
-        """The algorithm class key (``sql``, ``ddpg``, ``sac``, ``td3``) of an algo label."""
+        """The algorithm (key of :data:`experiments.algorithms.ALGORITHMS`) of an algo label."""
         return self._algo(algo).get("algorithm", algo)
 
     def init_from(self, algo: str) -> InitFrom | None:
@@ -164,8 +165,8 @@ def load_task(name: str | Path) -> TaskConfig:
         unknown = set(entry) - _ALGO_KEYS
         if unknown:
             raise ConfigError(f"{path}: algo {algo!r} has unknown key(s) {sorted(unknown)}; valid: {sorted(_ALGO_KEYS)}")
-        if entry.get("algorithm", algo) not in ALGORITHM_CLASSES:
-            raise ConfigError(f"{path}: algo {algo!r} needs algorithm: one of {list(ALGORITHM_CLASSES)}")
+        if entry.get("algorithm", algo) not in ALGORITHMS:
+            raise ConfigError(f"{path}: algo {algo!r} needs algorithm: one of {list(ALGORITHMS)}")
         if entry.get("warmup", "random") not in WARMUPS:
             raise ConfigError(f"{path}: algo {algo!r} has warmup {entry['warmup']!r}; valid: {list(WARMUPS)}")
         if "init_from" in entry and set(entry["init_from"]) - {"experiment", "algo", "preset", "env"}:

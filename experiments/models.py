@@ -12,9 +12,10 @@ small enough to commit, and are not loadable with ``SQL.load`` (which wants the 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import gymnasium as gym
 import numpy as np
@@ -23,11 +24,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file, save_to_zip_file
 
-from baselines import SAC, TD3, HardTargetDDPG, make_action_noise
+from baselines import make_action_noise
+from experiments.algorithms import ALGORITHMS
+from experiments.config import WARMUPS
 from softq import SQL
-from softq.sql import load_presets
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sql": SQL, "ddpg": HardTargetDDPG, "sac": SAC, "td3": TD3}
 TARGET_NETWORKS = {"qf_target": "qf", "actor_target": "actor", "critic_target": "critic"}  # target -> online
 
 
@@ -37,46 +38,44 @@ class _PolicyWarmup:
     SB3 acts uniformly at random for the first ``learning_starts`` steps and only gates training on it;
     Algorithm 1 acts with the policy from the first step. For a policy initialised from pretraining the
     random warm-up would throw its behaviour away, so those runs use this (task file ``warmup: policy``).
+    Mixed into any algorithm class by :func:`with_policy_warmup`.
     """
 
+    _warmup_base: type[BaseAlgorithm]  # the algorithm class this mixin was combined with
+
     def _sample_action(self, learning_starts: int, action_noise=None, n_envs: int = 1):
-        return super()._sample_action(0, action_noise, n_envs)
+        return super()._sample_action(0, action_noise, n_envs)  # type: ignore[misc]
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        # The class is made at run time, so pickle could not find it by name when a checkpoint (which
+        # pickles the whole model) is loaded in a fresh process: pickle the base class and remake it.
+        return _new_policy_warmup, (self._warmup_base,), self.__dict__
 
 
-class PolicyWarmupSQL(_PolicyWarmup, SQL):
-    pass
+@functools.cache
+def with_policy_warmup(cls: type[BaseAlgorithm]) -> type[BaseAlgorithm]:
+    """``cls`` acting with its policy during the warm-up (:class:`_PolicyWarmup`); one class per ``cls``."""
+    return type(f"PolicyWarmup{cls.__name__}", (_PolicyWarmup, cls), {"_warmup_base": cls, "__module__": __name__})
 
 
-class PolicyWarmupDDPG(_PolicyWarmup, HardTargetDDPG):
-    pass
-
-
-class PolicyWarmupSAC(_PolicyWarmup, SAC):
-    pass
-
-
-class PolicyWarmupTD3(_PolicyWarmup, TD3):
-    pass
-
-
-POLICY_WARMUP: dict[str, type[BaseAlgorithm]] = {
-    "sql": PolicyWarmupSQL,
-    "ddpg": PolicyWarmupDDPG,
-    "sac": PolicyWarmupSAC,
-    "td3": PolicyWarmupTD3,
-}
+def _new_policy_warmup(base: type[BaseAlgorithm]) -> BaseAlgorithm:
+    cls = with_policy_warmup(base)
+    return cls.__new__(cls)
 
 
 def algorithm_class(algo: str, warmup: str = "random") -> type[BaseAlgorithm]:
-    if warmup not in ("random", "policy"):
-        raise ValueError(f"unknown warmup {warmup!r}; valid: ['policy', 'random']")
-    return (POLICY_WARMUP if warmup == "policy" else ALGORITHMS)[algo]
+    """The class of algorithm ``algo`` (a key of :data:`experiments.algorithms.ALGORITHMS`)."""
+    if warmup not in WARMUPS:
+        raise ValueError(f"unknown warmup {warmup!r}; valid: {sorted(WARMUPS)}")
+    cls = ALGORITHMS[algo].load_class()
+    return with_policy_warmup(cls) if warmup == "policy" else cls
 
 
 def algorithm_key(model: BaseAlgorithm) -> str:
-    """``sql``, ``ddpg``, ``sac`` or ``td3`` for a model (DDPG is checked before its base class TD3)."""
-    for key, cls in ALGORITHMS.items():
-        if isinstance(model, cls):
+    """The algorithm (key of :data:`experiments.algorithms.ALGORITHMS`) of a model: the first whose class
+    it is an instance of (the table lists a subclass before its base)."""
+    for key, algorithm in ALGORITHMS.items():
+        if isinstance(model, algorithm.load_class()):
             return key
     raise TypeError(f"not one of the suite's algorithms: {type(model).__name__}")
 
@@ -126,15 +125,16 @@ def make_model(
     total_steps: int,
     warmup: str = "random",
 ) -> BaseAlgorithm:
-    """A fresh model of algorithm class ``algo``, built from the task's hyperparameters with SQL's named
-    preset filled in under them, the replay buffer capped at the run's total steps (a buffer that can never
-    fill behaves identically, and checkpoints stay small; deviation ``buffer-capped-at-budget``), the task's
+    """A fresh model of algorithm ``algo``, built from the task's hyperparameters with the algorithm's
+    named preset (SQL's ``preset:``) filled in under them, the replay buffer capped at the run's total
+    steps (a buffer that can never fill behaves identically, and checkpoints stay small; deviation
+    ``buffer-capped-at-budget``), the task's
     ``gamma`` unless the preset sets its own (rl-zoo3's Swimmer gamma), the seed and the device. Its
     :func:`resolved_arguments` are kept on it as ``resolved_arguments`` for the run's manifest.
     ``warmup="policy"``: act with the policy during the warm-up (see :class:`_PolicyWarmup`)."""
     arguments = dict(hyperparameters)
-    if algo == "sql":
-        arguments = {**load_presets()[arguments.pop("preset")], **arguments}
+    if ALGORITHMS[algo].presets is not None:
+        arguments = {**ALGORITHMS[algo].load_presets()[arguments.pop("preset")], **arguments}
     arguments["buffer_size"] = min(int(arguments.get("buffer_size", 1_000_000)), total_steps)
     arguments.setdefault("gamma", gamma)
     arguments.update(seed=seed, verbose=0, device="cpu")

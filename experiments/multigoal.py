@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from experiments import layout
+from experiments.algorithms import ALGORITHMS
 from experiments.evaluation import EVALUATION, derived_seed, rollout
 from experiments.models import q_values
 from softq.envs.multigoal import GOAL_RADIUS, GOALS, POSITION_BOUND, multigoal_reward_surface
@@ -65,7 +66,7 @@ def figure_1(root: Path, out_dir: Path, profile: str | None = None) -> list[Path
     if df.empty:
         return []
     runs = df.drop_duplicates(["algo", "seed"])[["algo", "env", "seed"]].sort_values(["algo", "seed"])
-    algos = [a for a in ("sql", "ddpg", "sac", "td3") if a in set(runs["algo"])]
+    algos = [a for a in ALGORITHMS if a in set(runs["algo"])]
     colours = algo_colours(algos)
     fig = Figure(figsize=(12, 3 * len(algos)), layout="constrained")
     FigureCanvasAgg(fig)

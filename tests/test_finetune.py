@@ -14,7 +14,7 @@ import torch as th
 from experiments import finetune, layout, pretrain
 from experiments.cli import main
 from experiments.config import ConfigError
-from experiments.models import PolicyWarmupSQL, load_policy, load_weights, make_model, save_weights
+from experiments.models import load_policy, load_weights, make_model, save_weights, with_policy_warmup
 from experiments.registry import EXPERIMENTS, dependency_order, get_experiment
 from experiments.runner import MissingInitRunError, RunSpec, run
 from softq import SQL
@@ -141,7 +141,7 @@ def test_policy_warmup_acts_with_the_policy(sql):
     """SB3 acts uniformly at random before learning_starts; warmup 'policy' acts with the sampler."""
     env = gym.make("softq/MultiGoal-v0")
     xi = th.tensor([[0.3, -0.4]])
-    for cls, acts_with_policy in ((PolicyWarmupSQL, True), (SQL, False)):
+    for cls, acts_with_policy in ((with_policy_warmup(SQL), True), (SQL, False)):
         model = cls("MlpPolicy", env, seed=1, **TINY)
         model.policy.set_noise_set(xi)  # one row: the policy is deterministic, so its actions are known
         model.learn(20)  # all inside the warm-up (learning_starts 50)
@@ -150,6 +150,24 @@ def test_policy_warmup_acts_with_the_policy(sql):
             policy_actions = model.policy.sampler(obs, xi.expand(20, 2)).numpy()
         stored = model.replay_buffer.actions[:20, 0]
         assert np.allclose(stored, policy_actions, atol=1e-6) == acts_with_policy
+
+
+def test_policy_warmup_class_pickles_and_is_made_once():
+    """Checkpoints pickle the whole model: the warm-up class, made at run time, must load in a fresh process."""
+    import pickle
+    import subprocess
+    import sys
+
+    from baselines import HardTargetDDPG
+
+    assert with_policy_warmup(SQL) is with_policy_warmup(SQL)
+    model = with_policy_warmup(HardTargetDDPG)("MlpPolicy", gym.make("softq/MultiGoal-v0"), learning_starts=10, seed=0)
+    model.learn(20)
+    data = pickle.dumps(model)
+    check = ("import pickle, sys; m = pickle.loads(sys.stdin.buffer.read()); "
+             "print(type(m).__name__, type(m).__mro__[2].__name__, m.num_timesteps)")
+    out = subprocess.run([sys.executable, "-c", check], input=data, capture_output=True, check=True).stdout
+    assert out.decode().split() == ["PolicyWarmupHardTargetDDPG", "HardTargetDDPG", "20"]
 
 
 def test_schedule_hook_sets_temperature_and_noise_set_by_hand(sql):

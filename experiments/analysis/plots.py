@@ -31,6 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from experiments import layout  # noqa: E402
+from experiments.algorithms import ALGORITHMS  # noqa: E402
 from experiments.analysis import aggregate, stats, tables  # noqa: E402
 
 PNG_METADATA = {"Software": None}
@@ -41,7 +42,7 @@ DPI = 150
 # ``<learner>_pretrained`` take their learner's colour and differ in line style (``algo_linestyle``), so
 # "DDPG pretrained vs DDPG scratch" reads at a glance.
 _PALETTE = sns.color_palette("colorblind", 10)
-_LEARNER_COLOURS = {"sql": _PALETTE[0], "ddpg": _PALETTE[3], "sac": _PALETTE[2], "td3": _PALETTE[4]}
+_LEARNER_COLOURS = {name: _PALETTE[algorithm.colour] for name, algorithm in ALGORITHMS.items()}
 _SCRATCH, _PRETRAINED = "_scratch", "_pretrained"
 
 
@@ -51,7 +52,9 @@ def _learner(algo: str) -> str:
 
 
 def algo_colours(algos) -> dict[str, tuple]:
-    out, spare = {}, 5
+    """A colour per algo label: its learner's (:data:`experiments.algorithms.ALGORITHMS`), else the next
+    palette colour no learner uses, in sorted order of the labels."""
+    out, spare = {}, 1 + max(algorithm.colour for algorithm in ALGORITHMS.values())
     for a in sorted(set(algos)):
         if _learner(a) in _LEARNER_COLOURS:
             out[a] = _LEARNER_COLOURS[_learner(a)]
