@@ -9,9 +9,10 @@ from this module without importing torch.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
+
+from experiments import refs
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,11 @@ class Algorithm:
     presets: str | None = None  # "module:function" returning {preset name: constructor arguments}
 
     def load_class(self) -> type:
-        return _attribute(self.cls)
+        return refs.load(self.cls)
 
     def load_presets(self) -> dict[str, dict[str, Any]]:
         """The named presets a task file's ``preset:`` entry picks from; {} for an algorithm without."""
-        return {} if self.presets is None else _attribute(self.presets)()
-
-
-def _attribute(path: str) -> Any:
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
+        return {} if self.presets is None else refs.load(self.presets)()
 
 
 # Order matters where a class derives from another's: models.algorithm_key takes the first match, so

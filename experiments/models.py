@@ -63,6 +63,18 @@ def _new_policy_warmup(base: type[BaseAlgorithm]) -> BaseAlgorithm:
     return cls.__new__(cls)
 
 
+# Checkpoints of runs started before with_policy_warmup pickled the model's class by these names; a
+# resume of such a run (``python -m experiments run`` again) unpickles it through here.
+_PICKLED_WARMUP_NAMES = {"PolicyWarmupSQL": "sql", "PolicyWarmupDDPG": "ddpg", "PolicyWarmupSAC": "sac",
+                         "PolicyWarmupTD3": "td3"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PICKLED_WARMUP_NAMES:
+        return with_policy_warmup(ALGORITHMS[_PICKLED_WARMUP_NAMES[name]].load_class())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def algorithm_class(algo: str, warmup: str = "random") -> type[BaseAlgorithm]:
     """The class of algorithm ``algo`` (a key of :data:`experiments.algorithms.ALGORITHMS`)."""
     if warmup not in WARMUPS:

@@ -11,12 +11,15 @@ import pandas as pd
 import pytest
 import torch as th
 
-from experiments import finetune, layout, pretrain
+from experiments import layout
 from experiments.cli import main
 from experiments.config import ConfigError
 from experiments.models import load_policy, load_weights, make_model, save_weights, with_policy_warmup
-from experiments.registry import EXPERIMENTS, dependency_order, get_experiment
+from experiments.registry import dependency_order, get_experiment
 from experiments.runner import MissingInitRunError, RunSpec, run
+from experiments.tasks import pretrain
+from experiments.tasks.finetune import training as finetune
+from experiments.tasks.pretrain.figures import figure_7
 from softq import SQL
 from softq.schedules import linear_count, log_linear
 
@@ -257,8 +260,8 @@ def test_weights_of_another_algorithm_space_or_size_are_refused(tmp_path):
 # --- the runner: pretraining run -> fine-tuning run ----------------------------------------------------
 
 
-def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path, monkeypatch):
-    pretrain_outcome = run(RunSpec("pretrain", "sql", 0, "smoke"), tmp_path)
+def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
+    pretrain_outcome = run(get_experiment("pretrain"), RunSpec("pretrain", "sql", 0, "smoke"), tmp_path)
     artifacts = pretrain_outcome.folder / layout.ARTIFACTS
     assert (artifacts / layout.WEIGHTS).stat().st_size < 400_000
     traces = pd.read_csv(artifacts / pretrain.TRACES)
@@ -273,8 +276,8 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path, m
                             optimizer=dict(model.policy.sampler_optimizer.state))
         return finetune.apply_schedule(model, epoch, schedule, seed)
 
-    monkeypatch.setitem(EXPERIMENTS, "finetune", dataclasses.replace(EXPERIMENTS["finetune"], epoch_hook=hook))
-    outcome = run(RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v0"), tmp_path)
+    experiment = dataclasses.replace(get_experiment("finetune"), epoch_hook=hook)
+    outcome = run(experiment, RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v0"), tmp_path)
     assert outcome.status == "finished"
     assert captured["num_timesteps"] == 0 and captured["buffer"] == 0 and captured["optimizer"] == {}  # fresh
     for key, value in captured["state"].items():
@@ -286,14 +289,14 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path, m
     assert progress["alpha"].tolist() == pytest.approx([0.1, 0.1 * 0.01 ** (1 / 20)])
     assert progress["noise_set_size"].tolist() == [32, 31]
 
-    fig7 = pretrain.figure_7(tmp_path, tmp_path / "figures", "smoke")
+    fig7 = figure_7(tmp_path, tmp_path / "figures", "smoke")
     assert [p.name for p in fig7] == ["pretrain_fig7_com_traces.png", "pretrain_fig7_com_traces.pdf"]
 
 
 def test_missing_pretraining_run_names_the_folder_and_the_command(tmp_path):
     spec = RunSpec("finetune", "ddpg_pretrained", 3, "smoke", env="softq/AntWideHallway-v0")
     with pytest.raises(MissingInitRunError) as error:
-        run(spec, tmp_path)
+        run(get_experiment(spec.experiment), spec, tmp_path)
     message = str(error.value)
     assert str(layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v0", "ddpg", 3)) in message
     assert "does not exist" in message
@@ -316,14 +319,14 @@ def test_pretraining_run_of_another_configuration_is_refused(tmp_path, manifest,
     folder.mkdir(parents=True)
     (folder / layout.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(MissingInitRunError, match=problem):
-        run(RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v0"), tmp_path)
+        run(get_experiment("finetune"), RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v0"), tmp_path)
 
 
 def test_multi_env_experiment_needs_a_valid_env(tmp_path):
     with pytest.raises(ConfigError, match="several envs"):
-        run(RunSpec("finetune", "ddpg_scratch", 0, "smoke"), tmp_path)
+        run(get_experiment("finetune"), RunSpec("finetune", "ddpg_scratch", 0, "smoke"), tmp_path)
     with pytest.raises(ConfigError, match=r"unknown env 'softq/AntMaze-v0'.*valid envs"):
-        run(RunSpec("finetune", "ddpg_scratch", 0, "smoke", env="softq/AntMaze-v0"), tmp_path)
+        run(get_experiment("finetune"), RunSpec("finetune", "ddpg_scratch", 0, "smoke", env="softq/AntMaze-v0"), tmp_path)
     assert not (tmp_path / layout.RUNS).exists()
 
 
