@@ -131,6 +131,66 @@ class TaskConfig:
             raise ConfigError(f"unknown preset {preset!r} for {algo} on {self.name}; valid presets: {sorted(presets)}")
         return preset, copy.deepcopy(presets[preset])
 
+    def resolve(self, algo: str, profile: str, env_id: str, preset: str | None = None) -> ResolvedConfig:
+        """Everything a run of ``algo`` on ``env_id`` at ``profile`` is built from (``preset``: None for the
+        algo's default); raises ConfigError naming what does not exist."""
+        budget = self.budget(profile)
+        preset, hyperparameters = self.hyperparameters(algo, preset)
+        if budget.learning_starts is not None:
+            hyperparameters["learning_starts"] = budget.learning_starts
+        algorithm = self.algorithm(algo)
+        return ResolvedConfig(
+            algo=algo,
+            algorithm=algorithm,
+            env_id=env_id,
+            profile=profile,
+            budget=budget,
+            preset=preset,
+            hyperparameters=hyperparameters,
+            arguments=resolve_arguments(algorithm, hyperparameters, gamma=self.gamma, total_steps=budget.total_steps),
+            schedule=hyperparameters.get("schedule") or {},
+            gamma=self.gamma,
+            eval_episodes=self.eval_episodes_for(profile),
+            warmup=self.warmup(algo),
+            init_from=self.init_from(algo),
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """Every value one run is built from, resolved once (:meth:`TaskConfig.resolve`): the task file (the
+    algo's entry and preset), the algorithm's named preset (SQL's ``softq/configs/presets.yaml``), the
+    profile, and what the budget implies. The runner, the model builder
+    (:func:`experiments.models.make_model`) and the run's manifest read it, and nothing else."""
+
+    algo: str  # the task file's label
+    algorithm: str  # its key in experiments.algorithms.ALGORITHMS
+    env_id: str
+    profile: str
+    budget: Budget
+    preset: str
+    hyperparameters: dict[str, Any]  # the task file's preset as written, with the profile's learning_starts
+    arguments: dict[str, Any]  # the algorithm's constructor arguments (:func:`resolve_arguments`)
+    schedule: dict[str, Any]  # handed to the experiment's epoch hook
+    gamma: float  # the task's, for discounted evaluation returns
+    eval_episodes: int
+    warmup: str
+    init_from: InitFrom | None
+
+
+def resolve_arguments(algorithm: str, hyperparameters: dict[str, Any], *, gamma: float, total_steps: int) -> dict[str, Any]:
+    """Constructor arguments of ``algorithm`` from a task preset's ``hyperparameters``: the algorithm's
+    named preset (SQL's ``preset:``) filled in under them, the replay buffer capped at the run's total
+    steps (a buffer that can never fill behaves identically, and checkpoints stay small; deviation
+    ``buffer-capped-at-budget``), and the task's ``gamma`` unless the preset sets its own (rl-zoo3's
+    Swimmer gamma). A ``schedule`` is not an argument and is left out."""
+    arguments = {k: v for k, v in hyperparameters.items() if k != "schedule"}
+    if ALGORITHMS[algorithm].presets is not None:
+        arguments = {**ALGORITHMS[algorithm].load_presets()[arguments.pop("preset")], **arguments}
+    arguments["buffer_size"] = min(int(arguments.get("buffer_size", 1_000_000)), total_steps)
+    arguments.setdefault("gamma", gamma)
+    return arguments
+
 
 def load_task(name: str | Path) -> TaskConfig:
     """A task by name (``experiments/hyperparams/<name>.yaml``) or by the path of a task file."""

@@ -25,8 +25,9 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file, save_to_zip_file
 
 from baselines import make_action_noise
+from experiments import refs
 from experiments.algorithms import ALGORITHMS
-from experiments.config import WARMUPS
+from experiments.config import WARMUPS, ResolvedConfig
 from softq import SQL
 
 TARGET_NETWORKS = {"qf_target": "qf", "actor_target": "actor", "critic_target": "critic"}  # target -> online
@@ -127,31 +128,22 @@ def _json_friendly(value: Any) -> Any:
     return repr(value)
 
 
-def make_model(
-    algo: str,
-    env: gym.Env,
-    hyperparameters: dict[str, Any],
-    *,
-    gamma: float,
-    seed: int,
-    total_steps: int,
-    warmup: str = "random",
-) -> BaseAlgorithm:
-    """A fresh model of algorithm ``algo``, built from the task's hyperparameters with the algorithm's
-    named preset (SQL's ``preset:``) filled in under them, the replay buffer capped at the run's total
-    steps (a buffer that can never fill behaves identically, and checkpoints stay small; deviation
-    ``buffer-capped-at-budget``), the task's
-    ``gamma`` unless the preset sets its own (rl-zoo3's Swimmer gamma), the seed and the device. Its
-    :func:`resolved_arguments` are kept on it as ``resolved_arguments`` for the run's manifest.
-    ``warmup="policy"``: act with the policy during the warm-up (see :class:`_PolicyWarmup`)."""
-    arguments = dict(hyperparameters)
-    if ALGORITHMS[algo].presets is not None:
-        arguments = {**ALGORITHMS[algo].load_presets()[arguments.pop("preset")], **arguments}
-    arguments["buffer_size"] = min(int(arguments.get("buffer_size", 1_000_000)), total_steps)
-    arguments.setdefault("gamma", gamma)
-    arguments.update(seed=seed, verbose=0, device="cpu")
-    arguments["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
+def make_model(config: ResolvedConfig, env: gym.Env, *, seed: int) -> BaseAlgorithm:
+    """A fresh model of a run: :func:`build_model` from its resolved configuration."""
+    return build_model(config.algorithm, env, config.arguments, seed=seed, warmup=config.warmup)
+
+
+def build_model(algo: str, env: gym.Env, arguments: dict[str, Any], *, seed: int, warmup: str = "random") -> BaseAlgorithm:
+    """A fresh model of algorithm ``algo`` from its constructor ``arguments``
+    (:func:`experiments.config.resolve_arguments`), with the seed, the device and the policy class for the
+    env's observations unless the arguments name one (``"module:Class"``). Its :func:`resolved_arguments`
+    are kept on it as ``resolved_arguments`` for the run's manifest. ``warmup="policy"``: act with the
+    policy during the warm-up (see :class:`_PolicyWarmup`)."""
+    arguments = {**arguments, "seed": seed, "verbose": 0, "device": "cpu"}
+    if "policy" not in arguments:  # a task may name a policy class of its own ("module:Class")
+        arguments["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
     kwargs = dict(arguments)
+    kwargs["policy"] = refs.load(kwargs["policy"]) if ":" in kwargs["policy"] else kwargs["policy"]
     if "action_noise" in kwargs:
         kwargs["action_noise"] = make_action_noise(env.action_space, kwargs["action_noise"])
     model = algorithm_class(algo, warmup)(env=env, **kwargs)

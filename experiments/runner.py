@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 import softq  # noqa: F401  (registers the softq/ env ids)
 from experiments import layout
-from experiments.config import Budget, ConfigError, TaskConfig
+from experiments.config import ConfigError, ResolvedConfig, TaskConfig
 from experiments.evaluation import evaluate
 from experiments.experiment import Experiment
 from experiments.layout import CorruptRunError
@@ -151,10 +151,7 @@ class Setup:
     """Everything a run needs that follows from its spec alone; resolving it validates the request."""
 
     spec: RunSpec
-    env_id: str
-    budget: Budget
-    preset: str
-    hyperparameters: dict[str, Any]
+    config: ResolvedConfig
     folder: RunFolder
 
 
@@ -164,14 +161,11 @@ def setup(experiment: Experiment, spec: RunSpec, root: str | Path) -> Setup:
         raise ConfigError(f"{spec.describe()} is a run of {spec.experiment}, not of {experiment.name}")
     task = experiment.config
     env_id = resolve_env(task, spec)
-    budget = task.budget(spec.profile)
-    preset, hyperparameters = task.hyperparameters(spec.algo, spec.preset)
-    if budget.learning_starts is not None:
-        hyperparameters["learning_starts"] = budget.learning_starts
-    if "schedule" in hyperparameters and experiment.epoch_hook is None:
+    config = task.resolve(spec.algo, spec.profile, env_id, spec.preset)
+    if config.schedule and experiment.epoch_hook is None:
         raise ConfigError(f"{spec.algo} on {spec.experiment} has a schedule, but the experiment has no epoch hook to apply it")
     folder = RunFolder.of(root, spec.experiment, env_id, spec.algo, spec.seed)
-    return Setup(spec, env_id, budget, preset, hyperparameters, folder)
+    return Setup(spec, config, folder)
 
 
 def run(
@@ -190,7 +184,7 @@ def run(
     folder = run_setup.folder
     manifest = folder.read_manifest()  # a corrupt folder is reported before anything is written into it
     if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
-        _check_same_run(manifest, spec, run_setup.preset, folder)
+        _check_same_run(manifest, spec, run_setup.config.preset, folder)
         folder.check_progress()
         return RunOutcome(spec, folder.path, "skipped")  # without taking the lock: a finished run is never touched
     # A run that has a checkpoint resumes from it and needs no initial weights any more.
@@ -210,32 +204,33 @@ def _run_locked(
     checkpoint_every_s: float,
     on_epoch: Callable[[int], None] | None,
 ) -> RunOutcome:
-    spec, folder, budget = run_setup.spec, run_setup.folder, run_setup.budget
+    spec, folder, config = run_setup.spec, run_setup.folder, run_setup.config
+    budget = config.budget
     task = experiment.config
     manifest = folder.read_manifest()
     if manifest is not None:
-        _check_same_run(manifest, spec, run_setup.preset, folder)
+        _check_same_run(manifest, spec, config.preset, folder)
         if manifest["status"] == layout.STATUS_FINISHED:
             return RunOutcome(spec, folder.path, "skipped")
     checkpoint = folder.latest_checkpoint()
     if checkpoint is None and init is None:
         init = init_source(task, spec, root)  # the checkpoint seen before taking the lock is gone
 
-    eval_env = gym.make(run_setup.env_id)
+    eval_env = gym.make(config.env_id)
     metrics = experiment.load("metrics")()
     epoch_hook = experiment.load("epoch_hook")
-    eval_episodes = task.eval_episodes_for(spec.profile)
-    schedule = run_setup.hyperparameters.get("schedule") or {}
+    eval_episodes = config.eval_episodes
     if checkpoint is None:
-        model = _new_model(run_setup, task, init)
+        model = make_model(config, gym.make(config.env_id), seed=spec.seed)
+        if init is not None:
+            load_weights(model, init.weights)
         epoch, wall_time = 0, 0.0
-        manifest = _new_manifest(run_setup, task.gamma, eval_episodes)
+        manifest = _new_manifest(run_setup)
         manifest["resolved"] = model.resolved_arguments
-        algorithm, warmup = task.algorithm(spec.algo), task.warmup(spec.algo)
-        if algorithm != spec.algo:
-            manifest["algorithm"] = algorithm
-        if warmup != "random":
-            manifest["warmup"] = warmup
+        if config.algorithm != spec.algo:
+            manifest["algorithm"] = config.algorithm
+        if config.warmup != "random":
+            manifest["warmup"] = config.warmup
         if init is not None:
             manifest["init_from"] = init.describe(root)
         folder.truncate_progress(0)  # a run killed before its first checkpoint starts over
@@ -255,7 +250,7 @@ def _run_locked(
     try:
         while epoch < budget.n_epochs:
             started = time.perf_counter()
-            scheduled = {} if epoch_hook is None else epoch_hook(model, epoch, schedule, spec.seed)
+            scheduled = {} if epoch_hook is None else epoch_hook(model, epoch, config.schedule, spec.seed)
             model.learn(budget.steps_per_epoch, reset_num_timesteps=False, callback=callback)
             epoch += 1
             deployed = evaluate(model, eval_env, n_episodes=eval_episodes, deterministic=True, run_seed=spec.seed, epoch=epoch)
@@ -267,8 +262,8 @@ def _run_locked(
                 layout.WALL_TIME: round(wall_time, 3),
                 layout.EVAL_RETURN_DEPLOYED: np.mean([e.undiscounted_return() for e in deployed]),
                 layout.EVAL_RETURN_EXPLORING: np.mean([e.undiscounted_return() for e in exploring]),
-                layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean([e.discounted_return(task.gamma) for e in deployed]),
-                layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean([e.discounted_return(task.gamma) for e in exploring]),
+                layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean([e.discounted_return(config.gamma) for e in deployed]),
+                layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean([e.discounted_return(config.gamma) for e in exploring]),
                 **scheduled,
                 **metrics.epoch_metrics(deployed, exploring),
             }
@@ -293,18 +288,6 @@ def _run_locked(
     manifest.update(status=layout.STATUS_FINISHED, finished_at=now(), wall_time_s=round(wall_time, 1))
     folder.write_manifest(manifest)
     return RunOutcome(spec, folder.path, "resumed" if checkpoint is not None else "finished")
-
-
-def _new_model(run_setup: Setup, task: TaskConfig, init: InitSource | None) -> BaseAlgorithm:
-    spec = run_setup.spec
-    model_kwargs = {k: v for k, v in run_setup.hyperparameters.items() if k != "schedule"}
-    model = make_model(
-        task.algorithm(spec.algo), gym.make(run_setup.env_id), model_kwargs, gamma=task.gamma, seed=spec.seed,
-        total_steps=run_setup.budget.total_steps, warmup=task.warmup(spec.algo),
-    )
-    if init is not None:
-        load_weights(model, init.weights)
-    return model
 
 
 # --- what a run folder holds ------------------------------------------------------------------------
@@ -336,8 +319,9 @@ class RunState:
 def inspect_run(experiment: Experiment, spec: RunSpec, root: str | Path) -> RunState:
     """The state of ``spec``'s run folder; reads files only."""
     run_setup = setup(experiment, spec, root)
-    state = inspect_folder(run_setup.folder.path, run_setup.budget.steps_per_epoch, run_setup.budget.n_epochs)
-    if state.state in (FINISHED, PARTIAL) and (conflict := _conflict(run_setup.folder, spec, run_setup.preset)):
+    budget = run_setup.config.budget
+    state = inspect_folder(run_setup.folder.path, budget.steps_per_epoch, budget.n_epochs)
+    if state.state in (FINISHED, PARTIAL) and (conflict := _conflict(run_setup.folder, spec, run_setup.config.preset)):
         return RunState(state.folder, CONFLICT, conflict, state.steps_total, spec=spec)
     return dataclasses.replace(state, spec=spec)
 
@@ -375,19 +359,21 @@ def _conflict(folder: RunFolder, spec: RunSpec, preset: str) -> str | None:
 # --- manifest -------------------------------------------------------------------------------------
 
 
-def _new_manifest(run_setup: Setup, gamma: float, eval_episodes: int) -> dict[str, Any]:
-    spec = run_setup.spec
+def _new_manifest(run_setup: Setup) -> dict[str, Any]:
+    """What ran: the run's resolved configuration (its constructor arguments, defaults filled in, are
+    added as ``resolved`` once the model is built), and where and with what it ran."""
+    spec, config = run_setup.spec, run_setup.config
     return {
         "experiment": spec.experiment,
         "algo": spec.algo,
-        "env": run_setup.env_id,
+        "env": config.env_id,
         "seed": spec.seed,
         "profile": spec.profile,
-        "preset": run_setup.preset,
-        "budget": run_setup.budget.as_dict(),
-        "hyperparameters": run_setup.hyperparameters,
-        "gamma": gamma,
-        "eval_episodes": eval_episodes,
+        "preset": config.preset,
+        "budget": config.budget.as_dict(),
+        "hyperparameters": config.hyperparameters,
+        "gamma": config.gamma,
+        "eval_episodes": config.eval_episodes,
         "status": layout.STATUS_RUNNING,
         "git": git_state(),
         "versions": package_versions(),

@@ -13,12 +13,13 @@ import torch as th
 
 from experiments import layout
 from experiments.cli import main
-from experiments.config import ConfigError
-from experiments.models import load_policy, load_weights, make_model, save_weights, with_policy_warmup
+from experiments.config import ConfigError, resolve_arguments
+from experiments.models import build_model, load_policy, load_weights, save_weights, with_policy_warmup
 from experiments.registry import dependency_order, get_experiment
 from experiments.runner import MissingInitRunError, RunSpec, run
 from experiments.tasks import pretrain
 from experiments.tasks.finetune import training as finetune
+from experiments.tasks.finetune.training import NoiseSetSQLPolicy
 from experiments.tasks.pretrain.figures import figure_7
 from softq import SQL
 from softq.schedules import linear_count, log_linear
@@ -71,7 +72,7 @@ def test_bad_schedules_are_rejected(make, message):
 
 @pytest.fixture
 def sql():
-    return SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), seed=0, **TINY)
+    return SQL(NoiseSetSQLPolicy, gym.make("softq/MultiGoal-v0"), seed=0, **TINY)
 
 
 OBS = np.array([1.5, -0.5], dtype=np.float32)
@@ -145,7 +146,7 @@ def test_policy_warmup_acts_with_the_policy(sql):
     env = gym.make("softq/MultiGoal-v0")
     xi = th.tensor([[0.3, -0.4]])
     for cls, acts_with_policy in ((with_policy_warmup(SQL), True), (SQL, False)):
-        model = cls("MlpPolicy", env, seed=1, **TINY)
+        model = cls(NoiseSetSQLPolicy, env, seed=1, **TINY)
         model.policy.set_noise_set(xi)  # one row: the policy is deterministic, so its actions are known
         model.learn(20)  # all inside the warm-up (learning_starts 50)
         obs = th.as_tensor(model.replay_buffer.observations[:20, 0])
@@ -220,7 +221,8 @@ def _state(policy):
 def test_pretrained_weights_load_on_every_downstream_env(tmp_path, source_algo, target_algo):
     pre, fine = get_experiment("pretrain").config, get_experiment("finetune").config
     _, source_hp = pre.hyperparameters(source_algo)
-    source = make_model(pre.algorithm(source_algo), gym.make(pre.env), source_hp, gamma=0.99, seed=0, total_steps=100)
+    algorithm = pre.algorithm(source_algo)
+    source = build_model(algorithm, gym.make(pre.env), resolve_arguments(algorithm, source_hp, gamma=0.99, total_steps=100), seed=0)
     if hasattr(source, "log_ent_coef"):
         with th.no_grad():
             source.log_ent_coef.fill_(-1.5)
@@ -229,7 +231,8 @@ def test_pretrained_weights_load_on_every_downstream_env(tmp_path, source_algo, 
     for env_id in FINETUNE_ENVS:
         _, target_hp = fine.hyperparameters(target_algo)
         target_hp.pop("schedule", None)
-        target = make_model(fine.algorithm(target_algo), gym.make(env_id), target_hp, gamma=0.99, seed=1, total_steps=100)
+        target_arguments = resolve_arguments(fine.algorithm(target_algo), target_hp, gamma=0.99, total_steps=100)
+        target = build_model(fine.algorithm(target_algo), gym.make(env_id), target_arguments, seed=1)
         before = _state(target.policy)
         load_weights(target, path)
         after = _state(target.policy)
@@ -247,7 +250,8 @@ def test_weights_of_another_algorithm_space_or_size_are_refused(tmp_path):
     sql = SQL("MlpPolicy", ant, seed=0, policy_kwargs=dict(net_arch=[32, 32]))
     path = save_weights(sql, tmp_path / "sql.zip")
     with pytest.raises(ValueError, match="holds sql weights"):
-        load_weights(make_model("ddpg", ant, {"policy_kwargs": {"net_arch": [32, 32]}}, gamma=0.99, seed=0, total_steps=10), path)
+        ddpg_arguments = resolve_arguments("ddpg", {"policy_kwargs": {"net_arch": [32, 32]}}, gamma=0.99, total_steps=10)
+        load_weights(build_model("ddpg", ant, ddpg_arguments, seed=0), path)
     with pytest.raises(ValueError, match="observation_space"):
         load_weights(SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), policy_kwargs=dict(net_arch=[32, 32])), path)
     with pytest.raises(ValueError, match="net_arch"):
