@@ -44,7 +44,7 @@ SWIMMER_STAYS_FORWARD = 0.5
 # is Q_paper / alpha, so exp(Q) is its policy's target density and ln 2 means that density halves between
 # two modes; smaller bumps of the piecewise-linear ReLU network are not modes.
 Q_MODE_PROMINENCE = math.log(2.0)
-# The states of artifacts/q_values.csv (its ``state`` column indexes experiments.multigoal.Q_PLOT_STATES).
+# The states of artifacts/q_values.csv (its ``state`` column indexes experiments.tasks.multigoal.Q_PLOT_STATES).
 Q_MODE_STATES: dict[str, tuple[int, tuple[float, float]]] = {
     "q_modes_left": (0, (-2.5, 0.0)),
     "q_modes_origin": (1, (0.0, 0.0)),

@@ -197,7 +197,7 @@ def _inspect(specs: Sequence[RunSpec], out: Path, names: list[str], *, starting:
     from experiments.registry import get_experiment
     from experiments.runner import CONFLICT, CORRUPT, FINISHED, PARTIAL, init_source, inspect_run
 
-    states = [inspect_run(spec, out) for spec in specs]
+    states = [inspect_run(get_experiment(spec.experiment), spec, out) for spec in specs]
     if not starting:
         return states
     problems = [state.detail for state in states if state.state in (CORRUPT, CONFLICT) or not state.resumable]
@@ -253,14 +253,14 @@ def _train(args, names: list[str], states: Sequence[RunState], out: Path) -> Non
     try:
         for stage in dependency_order(names):
             stage_specs = [state.spec for state in states if state.spec.experiment in stage]
-            outcomes += launch(stage_specs, out, launcher=args.launcher, workers=args.workers, address=args.address,
-                               progress=progress)
+            outcomes += launch(stage_specs, out, experiments={name: get_experiment(name) for name in stage},
+                               launcher=args.launcher, workers=args.workers, address=args.address, progress=progress)
     finally:
         progress.close()
     for outcome in sorted(outcomes, key=lambda o: str(o.folder)):
         print(f"{outcome.status:9s} {outcome.folder}")
     for name in names:
-        finalize = get_experiment(name).finalize
+        finalize = get_experiment(name).load("finalize")
         if finalize is not None:
             for line in finalize(out, args.profile, _seeds(args.seeds) or None):
                 print(line)
@@ -336,8 +336,8 @@ def _extra_runs(args, names: list[str], specs: Sequence[RunSpec], out: Path) -> 
     requested runs: seeds outside the profile's lists, other algos, evaluation runs (their manifest's
     ``kind``). Each with its state and that kind."""
     from experiments.registry import get_experiment
-    from experiments.runner import CorruptRunError as _Corrupt
-    from experiments.runner import inspect_folder, read_manifest
+    from experiments.run_folder import RunFolder
+    from experiments.runner import inspect_folder
 
     requested = {layout.run_dir(out, s.experiment, s.env or get_experiment(s.experiment).config.env, s.algo, s.seed)
                  for s in specs}
@@ -352,8 +352,8 @@ def _extra_runs(args, names: list[str], specs: Sequence[RunSpec], out: Path) -> 
                 continue
             state = inspect_folder(folder, budget.steps_per_epoch, budget.n_epochs)
             try:
-                kind = (read_manifest(folder) or {}).get("kind")
-            except _Corrupt:
+                kind = (RunFolder(folder).read_manifest() or {}).get("kind")
+            except CorruptRunError:
                 kind = None
             extras.append((state, kind))
     return extras
@@ -493,7 +493,7 @@ def _plot(root: Path) -> None:
 
     paths, problems = analysis.make_generic_figures(root, root, figure_specs())
     for experiment in EXPERIMENTS.values():
-        for figure in experiment.figures:
+        for figure in experiment.figure_makers():
             paths += figure(root, root / analysis.FIGURES, None)
     _report(problems, root)
     print(f"{len(paths)} figure files in {root / analysis.FIGURES}")

@@ -4,8 +4,8 @@ per-(algo, preset) hyperparameters, each value citing its source in the file.
 A task file names its env (``env: <id>``) or several (``envs: [<id>, ...]``: every algo runs on each).
 Besides ``default`` and ``presets``, an algo entry may say
 
-- ``algorithm``: which algorithm class it is (``sql``, ``ddpg``, ``sac``, ``td3``); default the algo's
-  name, so that e.g. ``sql_pretrained`` and ``sql_alpha10`` are labels of SQL runs;
+- ``algorithm``: which algorithm it is (a key of :data:`experiments.algorithms.ALGORITHMS`); default the
+  algo's name, so that e.g. ``sql_pretrained`` and ``sql_alpha10`` are labels of SQL runs;
 - ``init_from: {experiment, algo, preset[, env]}``: start from the weights of the finished run of that
   experiment/algo with the same seed and profile (``artifacts/model.zip``; see
   :func:`experiments.models.load_weights`);
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from experiments.algorithms import ALGORITHMS
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 PROFILES = ("smoke", "quick", "standard", "paper")
@@ -56,7 +58,6 @@ class Budget:
         return {"steps_per_epoch": self.steps_per_epoch, "n_epochs": self.n_epochs, "total_steps": self.total_steps}
 
 
-ALGORITHM_CLASSES = ("sql", "ddpg", "sac", "td3")
 WARMUPS = ("random", "policy")
 _ALGO_KEYS = {"default", "presets", "algorithm", "init_from", "warmup"}
 _KNOWN_KEYS = {"env", "envs", "gamma", "eval_episodes", "profiles", "algos", "default_algos"}
@@ -95,7 +96,7 @@ class TaskConfig:
         return self.algos[algo]
 
     def algorithm(self, algo: str) -> str:
-        """The algorithm class key (``sql``, ``ddpg``, ``sac``, ``td3``) of an algo label."""
+        """The algorithm (key of :data:`experiments.algorithms.ALGORITHMS`) of an algo label."""
         return self._algo(algo).get("algorithm", algo)
 
     def init_from(self, algo: str) -> InitFrom | None:
@@ -129,6 +130,66 @@ class TaskConfig:
         if preset not in presets:
             raise ConfigError(f"unknown preset {preset!r} for {algo} on {self.name}; valid presets: {sorted(presets)}")
         return preset, copy.deepcopy(presets[preset])
+
+    def resolve(self, algo: str, profile: str, env_id: str, preset: str | None = None) -> ResolvedConfig:
+        """Everything a run of ``algo`` on ``env_id`` at ``profile`` is built from (``preset``: None for the
+        algo's default); raises ConfigError naming what does not exist."""
+        budget = self.budget(profile)
+        preset, hyperparameters = self.hyperparameters(algo, preset)
+        if budget.learning_starts is not None:
+            hyperparameters["learning_starts"] = budget.learning_starts
+        algorithm = self.algorithm(algo)
+        return ResolvedConfig(
+            algo=algo,
+            algorithm=algorithm,
+            env_id=env_id,
+            profile=profile,
+            budget=budget,
+            preset=preset,
+            hyperparameters=hyperparameters,
+            arguments=resolve_arguments(algorithm, hyperparameters, gamma=self.gamma, total_steps=budget.total_steps),
+            schedule=hyperparameters.get("schedule") or {},
+            gamma=self.gamma,
+            eval_episodes=self.eval_episodes_for(profile),
+            warmup=self.warmup(algo),
+            init_from=self.init_from(algo),
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """Every value one run is built from, resolved once (:meth:`TaskConfig.resolve`): the task file (the
+    algo's entry and preset), the algorithm's named preset (SQL's ``softq/configs/presets.yaml``), the
+    profile, and what the budget implies. The runner, the model builder
+    (:func:`experiments.models.make_model`) and the run's manifest read it, and nothing else."""
+
+    algo: str  # the task file's label
+    algorithm: str  # its key in experiments.algorithms.ALGORITHMS
+    env_id: str
+    profile: str
+    budget: Budget
+    preset: str
+    hyperparameters: dict[str, Any]  # the task file's preset as written, with the profile's learning_starts
+    arguments: dict[str, Any]  # the algorithm's constructor arguments (:func:`resolve_arguments`)
+    schedule: dict[str, Any]  # handed to the experiment's epoch hook
+    gamma: float  # the task's, for discounted evaluation returns
+    eval_episodes: int
+    warmup: str
+    init_from: InitFrom | None
+
+
+def resolve_arguments(algorithm: str, hyperparameters: dict[str, Any], *, gamma: float, total_steps: int) -> dict[str, Any]:
+    """Constructor arguments of ``algorithm`` from a task preset's ``hyperparameters``: the algorithm's
+    named preset (SQL's ``preset:``) filled in under them, the replay buffer capped at the run's total
+    steps (a buffer that can never fill behaves identically, and checkpoints stay small; deviation
+    ``buffer-capped-at-budget``), and the task's ``gamma`` unless the preset sets its own (rl-zoo3's
+    Swimmer gamma). A ``schedule`` is not an argument and is left out."""
+    arguments = {k: v for k, v in hyperparameters.items() if k != "schedule"}
+    if ALGORITHMS[algorithm].presets is not None:
+        arguments = {**ALGORITHMS[algorithm].load_presets()[arguments.pop("preset")], **arguments}
+    arguments["buffer_size"] = min(int(arguments.get("buffer_size", 1_000_000)), total_steps)
+    arguments.setdefault("gamma", gamma)
+    return arguments
 
 
 def load_task(name: str | Path) -> TaskConfig:
@@ -164,8 +225,8 @@ def load_task(name: str | Path) -> TaskConfig:
         unknown = set(entry) - _ALGO_KEYS
         if unknown:
             raise ConfigError(f"{path}: algo {algo!r} has unknown key(s) {sorted(unknown)}; valid: {sorted(_ALGO_KEYS)}")
-        if entry.get("algorithm", algo) not in ALGORITHM_CLASSES:
-            raise ConfigError(f"{path}: algo {algo!r} needs algorithm: one of {list(ALGORITHM_CLASSES)}")
+        if entry.get("algorithm", algo) not in ALGORITHMS:
+            raise ConfigError(f"{path}: algo {algo!r} needs algorithm: one of {list(ALGORITHMS)}")
         if entry.get("warmup", "random") not in WARMUPS:
             raise ConfigError(f"{path}: algo {algo!r} has warmup {entry['warmup']!r}; valid: {list(WARMUPS)}")
         if "init_from" in entry and set(entry["init_from"]) - {"experiment", "algo", "preset", "env"}:

@@ -18,7 +18,7 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from multiprocessing import get_context
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from tqdm.auto import tqdm
 
 if TYPE_CHECKING:  # the runner imports torch; the CLI's analysis commands never need it
+    from experiments.experiment import Experiment
     from experiments.runner import RunOutcome, RunSpec
 
 LAUNCHERS = ("local", "ray")
@@ -126,7 +127,7 @@ def _interrupt_once(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-def _run_one(index: int, spec: RunSpec, root: str) -> RunOutcome:
+def _run_one(index: int, experiment: Experiment, spec: RunSpec, root: str) -> RunOutcome:
     from experiments.runner import run
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -134,7 +135,8 @@ def _run_one(index: int, spec: RunSpec, root: str) -> RunOutcome:
     try:
         if _worker_stop is not None and _worker_stop.is_set():  # after the handlers: a stop never slips between
             raise Interrupted()  # a queued run after the launcher stopped: never started
-        return run(spec, root, on_epoch=None if _worker_progress is None else lambda steps: _worker_progress.put((index, steps)))
+        on_epoch = None if _worker_progress is None else lambda steps: _worker_progress.put((index, steps))
+        return run(experiment, spec, root, on_epoch=on_epoch)
     finally:
         _ignore_interrupts()
 
@@ -143,20 +145,21 @@ def launch(
     specs: Sequence[RunSpec],
     root: str | Path,
     *,
+    experiments: Mapping[str, Experiment],
     launcher: str = "local",
     workers: int = 2,
     address: str | None = None,
     progress: StepProgress | None = None,
 ) -> list[RunOutcome]:
-    """Run every spec; ``progress`` counts their steps. Failures are raised together (RunsFailedError)
-    after the other runs finished."""
+    """Run every spec (each a run of ``experiments[spec.experiment]``); ``progress`` counts their steps.
+    Failures are raised together (RunsFailedError) after the other runs finished."""
     if launcher not in LAUNCHERS:
         raise ValueError(f"unknown launcher {launcher!r}; valid launchers: {list(LAUNCHERS)}")
     if not specs:
         return []
     root = str(Path(root).resolve())  # workers (and Ray nodes) may run elsewhere
     if launcher == "ray":
-        return _launch_ray(specs, root, address, progress)
+        return _launch_ray(specs, experiments, root, address, progress)
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     context = get_context("spawn")
@@ -165,7 +168,8 @@ def launch(
     pool = ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context,
                                initializer=_init_worker, initargs=(reports, stop))
     try:
-        pending = {pool.submit(_run_one, index, spec, root): spec for index, spec in enumerate(specs)}
+        pending = {pool.submit(_run_one, index, experiments[spec.experiment], spec, root): spec
+                   for index, spec in enumerate(specs)}
         while pending:
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             _count_reports(reports, specs, progress)
@@ -224,21 +228,22 @@ def _count_reports(reports, specs: Sequence[RunSpec], progress: StepProgress | N
 # --- Ray --------------------------------------------------------------------------------------------
 
 
-def _run_on_ray(spec: RunSpec, root: str) -> RunOutcome:
+def _run_on_ray(experiment: Experiment, spec: RunSpec, root: str) -> RunOutcome:
     """A Ray task: Ray's worker owns its signals (``ray.cancel`` interrupts the run with KeyboardInterrupt)."""
     from experiments.runner import run
 
-    return run(spec, root)
+    return run(experiment, spec, root)
 
 
-def _launch_ray(specs: Sequence[RunSpec], root: str, address: str | None, progress: StepProgress | None) -> list[RunOutcome]:
+def _launch_ray(specs: Sequence[RunSpec], experiments: Mapping[str, Experiment], root: str, address: str | None,
+                progress: StepProgress | None) -> list[RunOutcome]:
     try:
         import ray
     except ImportError as error:
-        raise RuntimeError("the ray launcher needs ray: pip install 'softq[ray]'") from error
+        raise RuntimeError("the ray launcher needs ray: pip install 'softq[cluster]'") from error
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     remote_run = ray.remote(num_cpus=1)(_run_on_ray)
-    pending = {remote_run.remote(spec, root): spec for spec in specs}
+    pending = {remote_run.remote(experiments[spec.experiment], spec, root): spec for spec in specs}
     outcomes, errors = [], []
     try:
         while pending:

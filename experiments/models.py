@@ -12,9 +12,10 @@ small enough to commit, and are not loadable with ``SQL.load`` (which wants the 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import gymnasium as gym
 import numpy as np
@@ -23,11 +24,12 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file, save_to_zip_file
 
-from baselines import SAC, TD3, HardTargetDDPG, make_action_noise
+from baselines import make_action_noise
+from experiments import refs
+from experiments.algorithms import ALGORITHMS
+from experiments.config import WARMUPS, ResolvedConfig
 from softq import SQL
-from softq.sql import load_presets
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sql": SQL, "ddpg": HardTargetDDPG, "sac": SAC, "td3": TD3}
 TARGET_NETWORKS = {"qf_target": "qf", "actor_target": "actor", "critic_target": "critic"}  # target -> online
 
 
@@ -37,46 +39,56 @@ class _PolicyWarmup:
     SB3 acts uniformly at random for the first ``learning_starts`` steps and only gates training on it;
     Algorithm 1 acts with the policy from the first step. For a policy initialised from pretraining the
     random warm-up would throw its behaviour away, so those runs use this (task file ``warmup: policy``).
+    Mixed into any algorithm class by :func:`with_policy_warmup`.
     """
 
+    _warmup_base: type[BaseAlgorithm]  # the algorithm class this mixin was combined with
+
     def _sample_action(self, learning_starts: int, action_noise=None, n_envs: int = 1):
-        return super()._sample_action(0, action_noise, n_envs)
+        return super()._sample_action(0, action_noise, n_envs)  # type: ignore[misc]
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        # The class is made at run time, so pickle could not find it by name when a checkpoint (which
+        # pickles the whole model) is loaded in a fresh process: pickle the base class and remake it.
+        return _new_policy_warmup, (self._warmup_base,), self.__dict__
 
 
-class PolicyWarmupSQL(_PolicyWarmup, SQL):
-    pass
+@functools.cache
+def with_policy_warmup(cls: type[BaseAlgorithm]) -> type[BaseAlgorithm]:
+    """``cls`` acting with its policy during the warm-up (:class:`_PolicyWarmup`); one class per ``cls``."""
+    return type(f"PolicyWarmup{cls.__name__}", (_PolicyWarmup, cls), {"_warmup_base": cls, "__module__": __name__})
 
 
-class PolicyWarmupDDPG(_PolicyWarmup, HardTargetDDPG):
-    pass
+def _new_policy_warmup(base: type[BaseAlgorithm]) -> BaseAlgorithm:
+    cls = with_policy_warmup(base)
+    return cls.__new__(cls)
 
 
-class PolicyWarmupSAC(_PolicyWarmup, SAC):
-    pass
+# Checkpoints of runs started before with_policy_warmup pickled the model's class by these names; a
+# resume of such a run (``python -m experiments run`` again) unpickles it through here.
+_PICKLED_WARMUP_NAMES = {"PolicyWarmupSQL": "sql", "PolicyWarmupDDPG": "ddpg", "PolicyWarmupSAC": "sac",
+                         "PolicyWarmupTD3": "td3"}
 
 
-class PolicyWarmupTD3(_PolicyWarmup, TD3):
-    pass
-
-
-POLICY_WARMUP: dict[str, type[BaseAlgorithm]] = {
-    "sql": PolicyWarmupSQL,
-    "ddpg": PolicyWarmupDDPG,
-    "sac": PolicyWarmupSAC,
-    "td3": PolicyWarmupTD3,
-}
+def __getattr__(name: str) -> Any:
+    if name in _PICKLED_WARMUP_NAMES:
+        return with_policy_warmup(ALGORITHMS[_PICKLED_WARMUP_NAMES[name]].load_class())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def algorithm_class(algo: str, warmup: str = "random") -> type[BaseAlgorithm]:
-    if warmup not in ("random", "policy"):
-        raise ValueError(f"unknown warmup {warmup!r}; valid: ['policy', 'random']")
-    return (POLICY_WARMUP if warmup == "policy" else ALGORITHMS)[algo]
+    """The class of algorithm ``algo`` (a key of :data:`experiments.algorithms.ALGORITHMS`)."""
+    if warmup not in WARMUPS:
+        raise ValueError(f"unknown warmup {warmup!r}; valid: {sorted(WARMUPS)}")
+    cls = ALGORITHMS[algo].load_class()
+    return with_policy_warmup(cls) if warmup == "policy" else cls
 
 
 def algorithm_key(model: BaseAlgorithm) -> str:
-    """``sql``, ``ddpg``, ``sac`` or ``td3`` for a model (DDPG is checked before its base class TD3)."""
-    for key, cls in ALGORITHMS.items():
-        if isinstance(model, cls):
+    """The algorithm (key of :data:`experiments.algorithms.ALGORITHMS`) of a model: the first whose class
+    it is an instance of (the table lists a subclass before its base)."""
+    for key, algorithm in ALGORITHMS.items():
+        if isinstance(model, algorithm.load_class()):
             return key
     raise TypeError(f"not one of the suite's algorithms: {type(model).__name__}")
 
@@ -116,32 +128,24 @@ def _json_friendly(value: Any) -> Any:
     return repr(value)
 
 
-def make_model(
-    algo: str,
-    env: gym.Env,
-    hyperparameters: dict[str, Any],
-    *,
-    gamma: float,
-    seed: int,
-    total_steps: int,
-    warmup: str = "random",
-) -> BaseAlgorithm:
-    """A fresh model of algorithm class ``algo``, built from the task's hyperparameters with SQL's named
-    preset filled in under them, the replay buffer capped at the run's total steps (a buffer that can never
-    fill behaves identically, and checkpoints stay small; deviation ``buffer-capped-at-budget``), the task's
-    ``gamma`` unless the preset sets its own (rl-zoo3's Swimmer gamma), the seed and the device. Its
-    :func:`resolved_arguments` are kept on it as ``resolved_arguments`` for the run's manifest.
-    ``warmup="policy"``: act with the policy during the warm-up (see :class:`_PolicyWarmup`)."""
-    arguments = dict(hyperparameters)
-    if algo == "sql":
-        arguments = {**load_presets()[arguments.pop("preset")], **arguments}
-    arguments["buffer_size"] = min(int(arguments.get("buffer_size", 1_000_000)), total_steps)
-    arguments.setdefault("gamma", gamma)
-    arguments.update(seed=seed, verbose=0, device="cpu")
-    arguments["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
+def make_model(config: ResolvedConfig, env: gym.Env, *, seed: int) -> BaseAlgorithm:
+    """A fresh model of a run: :func:`build_model` from its resolved configuration."""
+    return build_model(config.algorithm, env, config.arguments, seed=seed, warmup=config.warmup)
+
+
+def build_model(algo: str, env: gym.Env, arguments: dict[str, Any], *, seed: int, warmup: str = "random") -> BaseAlgorithm:
+    """A fresh model of algorithm ``algo`` from its constructor ``arguments``
+    (:func:`experiments.config.resolve_arguments`), with the seed, the device and the policy class for the
+    env's observations unless the arguments name one (``"module:Class"``). Its :func:`resolved_arguments`
+    are kept on it as ``resolved_arguments`` for the run's manifest. ``warmup="policy"``: act with the
+    policy during the warm-up (see :class:`_PolicyWarmup`)."""
+    arguments = {**arguments, "seed": seed, "verbose": 0, "device": "cpu"}
+    if "policy" not in arguments:  # a task may name a policy class of its own ("module:Class")
+        arguments["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
     kwargs = dict(arguments)
     if isinstance(kwargs.get("train_freq"), list):  # YAML's [1, episode]: SB3 wants a tuple
         kwargs["train_freq"] = tuple(kwargs["train_freq"])
+    kwargs["policy"] = refs.load(kwargs["policy"]) if ":" in kwargs["policy"] else kwargs["policy"]
     if "action_noise" in kwargs:
         kwargs["action_noise"] = make_action_noise(env.action_space, kwargs["action_noise"])
     model = algorithm_class(algo, warmup)(env=env, **kwargs)

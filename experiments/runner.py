@@ -18,42 +18,37 @@ is skipped, never overwritten.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import fcntl
-import json
-import os
-import pickle
 import random
-import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch as th
-from gymnasium.utils import EzPickle
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 import softq  # noqa: F401  (registers the softq/ env ids)
 from experiments import layout
-from experiments.analysis.aggregate import read_manifest_file, read_progress
-from experiments.config import Budget, ConfigError, TaskConfig
+from experiments.config import ConfigError, ResolvedConfig, TaskConfig
 from experiments.evaluation import evaluate
+from experiments.experiment import Experiment
 from experiments.layout import CorruptRunError
 from experiments.metrics import TaskMetrics
 from experiments.models import load_weights, make_model
 from experiments.provenance import git_state, hardware, package_versions
 from experiments.registry import get_experiment
-
-LATEST = "LATEST"
-TRAINING_STATE = "training_state.pkl"  # the one file of a checkpoint
+from experiments.run_folder import (  # noqa: F401  (_object_from_state: the name checkpoints written before RunFolder pickled)
+    OlderCheckpointError,
+    RunFolder,
+    _object_from_state,
+    checkpoint_epoch,
+    now,
+)
 
 
 class MissingInitRunError(ConfigError):
@@ -119,9 +114,9 @@ def init_source(task: TaskConfig, spec: RunSpec, root: str | Path) -> InitSource
     env = init.env or source_task.env
     if env not in source_task.envs or (init.env is None and len(source_task.envs) > 1):
         raise ConfigError(f"{task.name}: init_from of {spec.algo} needs env: one of {list(source_task.envs)}")
-    folder = layout.run_dir(root, init.experiment, env, init.algo, spec.seed)
-    weights = folder / layout.ARTIFACTS / layout.WEIGHTS
-    manifest = read_manifest(folder)
+    folder = RunFolder.of(root, init.experiment, env, init.algo, spec.seed)
+    weights = folder.artifacts / layout.WEIGHTS
+    manifest = folder.read_manifest()
     if manifest is None:
         problem = "does not exist"
     elif manifest["status"] != layout.STATUS_FINISHED:
@@ -133,13 +128,13 @@ def init_source(task: TaskConfig, spec: RunSpec, root: str | Path) -> InitSource
     elif not weights.exists():
         problem = f"has no {layout.ARTIFACTS}/{layout.WEIGHTS}"
     else:
-        return InitSource(folder, weights, manifest)
+        return InitSource(folder.path, weights, manifest)
     command = (
         f"python -m experiments run {init.experiment} --algos {init.algo} --preset {init.preset} "
         f"--seeds {spec.seed} --profile {spec.profile} --out {root}"
     )
     raise MissingInitRunError(
-        f"{spec.describe()} starts from the weights of the {init.experiment} run {folder}, which {problem}; "
+        f"{spec.describe()} starts from the weights of the {init.experiment} run {folder.path}, which {problem}; "
         f"make it with: {command}" + ("" if manifest is None else " (after moving that folder away)")
     )
 
@@ -156,29 +151,25 @@ class Setup:
     """Everything a run needs that follows from its spec alone; resolving it validates the request."""
 
     spec: RunSpec
-    env_id: str
-    budget: Budget
-    preset: str
-    hyperparameters: dict[str, Any]
-    folder: Path
+    config: ResolvedConfig
+    folder: RunFolder
 
 
-def setup(spec: RunSpec, root: str | Path) -> Setup:
-    """Resolve ``spec`` against its task file; raises ConfigError naming what does not exist."""
-    experiment = get_experiment(spec.experiment)
+def setup(experiment: Experiment, spec: RunSpec, root: str | Path) -> Setup:
+    """Resolve ``spec`` against ``experiment``'s task file; raises ConfigError naming what does not exist."""
+    if spec.experiment != experiment.name:
+        raise ConfigError(f"{spec.describe()} is a run of {spec.experiment}, not of {experiment.name}")
     task = experiment.config
     env_id = resolve_env(task, spec)
-    budget = task.budget(spec.profile)
-    preset, hyperparameters = task.hyperparameters(spec.algo, spec.preset)
-    if budget.learning_starts is not None:
-        hyperparameters["learning_starts"] = budget.learning_starts
-    if "schedule" in hyperparameters and experiment.epoch_hook is None:
+    config = task.resolve(spec.algo, spec.profile, env_id, spec.preset)
+    if config.schedule and experiment.epoch_hook is None:
         raise ConfigError(f"{spec.algo} on {spec.experiment} has a schedule, but the experiment has no epoch hook to apply it")
-    folder = layout.run_dir(root, spec.experiment, env_id, spec.algo, spec.seed)
-    return Setup(spec, env_id, budget, preset, hyperparameters, folder)
+    folder = RunFolder.of(root, spec.experiment, env_id, spec.algo, spec.seed)
+    return Setup(spec, config, folder)
 
 
 def run(
+    experiment: Experiment,
     spec: RunSpec,
     root: str | Path = layout.RESULTS,
     *,
@@ -186,82 +177,72 @@ def run(
     checkpoint_every_s: float = 60.0,
     on_epoch: Callable[[int], None] | None = None,
 ) -> RunOutcome:
-    """Run (or resume, or skip) one run; see the module docstring. ``on_epoch`` is called after every
-    epoch with the environment steps it trained (the launchers' progress bar)."""
+    """Run (or resume, or skip) one run of ``experiment``; see the module docstring. ``on_epoch`` is called
+    after every epoch with the environment steps it trained (the launchers' progress bar)."""
     th.set_num_threads(1)
-    run_setup = setup(spec, root)
+    run_setup = setup(experiment, spec, root)
     folder = run_setup.folder
-    manifest = read_manifest(folder)  # a corrupt folder is reported before anything is written into it
+    manifest = folder.read_manifest()  # a corrupt folder is reported before anything is written into it
     if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
-        _check_same_run(manifest, spec, run_setup.preset, folder)
-        _check_progress(folder)
-        return RunOutcome(spec, folder, "skipped")  # without taking the lock: a finished run is never touched
+        _check_same_run(manifest, spec, run_setup.config.preset, folder)
+        folder.check_progress()
+        return RunOutcome(spec, folder.path, "skipped")  # without taking the lock: a finished run is never touched
     # A run that has a checkpoint resumes from it and needs no initial weights any more.
-    task = get_experiment(spec.experiment).config
-    init = init_source(task, spec, root) if latest_checkpoint(folder) is None else None
-    with _exclusive(folder):
-        return _run_locked(run_setup, progress, checkpoint_every_s, on_epoch, init, root)
-
-
-@contextmanager
-def _exclusive(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the run folder: two processes never write one run (an orphaned pool
-    worker, a second launcher). The OS drops the lock when the holder dies, so a killed run resumes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / layout.LOCK, "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise CorruptRunError(f"{folder} is being run by another process; wait for it or stop it") from error
-        yield
+    init = init_source(experiment.config, spec, root) if folder.latest_checkpoint() is None else None
+    with folder.exclusive():
+        return _run_locked(experiment, run_setup, root, init, progress=progress,
+                           checkpoint_every_s=checkpoint_every_s, on_epoch=on_epoch)
 
 
 def _run_locked(
+    experiment: Experiment,
     run_setup: Setup,
+    root: str | Path,
+    init: InitSource | None,
+    *,
     progress: bool,
     checkpoint_every_s: float,
     on_epoch: Callable[[int], None] | None,
-    init: InitSource | None,
-    root: str | Path,
 ) -> RunOutcome:
-    spec, folder, budget = run_setup.spec, run_setup.folder, run_setup.budget
-    experiment = get_experiment(spec.experiment)
+    spec, folder, config = run_setup.spec, run_setup.folder, run_setup.config
+    budget = config.budget
     task = experiment.config
-    manifest = read_manifest(folder)
+    manifest = folder.read_manifest()
     if manifest is not None:
-        _check_same_run(manifest, spec, run_setup.preset, folder)
+        _check_same_run(manifest, spec, config.preset, folder)
         if manifest["status"] == layout.STATUS_FINISHED:
-            return RunOutcome(spec, folder, "skipped")
-    checkpoint = latest_checkpoint(folder)
+            return RunOutcome(spec, folder.path, "skipped")
+    checkpoint = folder.latest_checkpoint()
     if checkpoint is None and init is None:
         init = init_source(task, spec, root)  # the checkpoint seen before taking the lock is gone
 
-    eval_env = gym.make(run_setup.env_id)
-    metrics = experiment.metrics()
-    eval_episodes = task.eval_episodes_for(spec.profile)
-    schedule = run_setup.hyperparameters.get("schedule") or {}
+    eval_env = gym.make(config.env_id)
+    metrics = experiment.load("metrics")()
+    epoch_hook = experiment.load("epoch_hook")
+    eval_episodes = config.eval_episodes
     if checkpoint is None:
-        model = _new_model(run_setup, task, init)
+        model = make_model(config, gym.make(config.env_id), seed=spec.seed)
+        if init is not None:
+            load_weights(model, init.weights)
         epoch, wall_time = 0, 0.0
-        manifest = _new_manifest(run_setup, task.gamma, eval_episodes)
+        manifest = _new_manifest(run_setup)
         manifest["resolved"] = model.resolved_arguments
-        algorithm, warmup = task.algorithm(spec.algo), task.warmup(spec.algo)
-        if algorithm != spec.algo:
-            manifest["algorithm"] = algorithm
-        if warmup != "random":
-            manifest["warmup"] = warmup
+        if config.algorithm != spec.algo:
+            manifest["algorithm"] = config.algorithm
+        if config.warmup != "random":
+            manifest["warmup"] = config.warmup
         if init is not None:
             manifest["init_from"] = init.describe(root)
-        _truncate_progress(folder, 0)  # a run killed before its first checkpoint starts over
+        folder.truncate_progress(0)  # a run killed before its first checkpoint starts over
     else:
         model, epoch, wall_time = _restore(checkpoint, metrics)
-        _truncate_progress(folder, epoch)
-        manifest.setdefault("resumes", []).append({"at": _now(), "from_epoch": epoch, "git": git_state()})
+        folder.truncate_progress(epoch)
+        manifest.setdefault("resumes", []).append({"at": now(), "from_epoch": epoch, "git": git_state()})
         manifest["status"] = layout.STATUS_RUNNING
         for stale in ("interrupted_at", "resumes_from_epoch"):  # of an earlier interruption, now resumed
             manifest.pop(stale, None)
     manifest["commits"] = _commits(manifest)
-    write_manifest(folder, manifest)
+    folder.write_manifest(manifest)
 
     callback = metrics.callback()
     last_checkpoint = time.monotonic()
@@ -269,7 +250,7 @@ def _run_locked(
     try:
         while epoch < budget.n_epochs:
             started = time.perf_counter()
-            scheduled = {} if experiment.epoch_hook is None else experiment.epoch_hook(model, epoch, schedule, spec.seed)
+            scheduled = {} if epoch_hook is None else epoch_hook(model, epoch, config.schedule, spec.seed)
             model.learn(budget.steps_per_epoch, reset_num_timesteps=False, callback=callback)
             epoch += 1
             deployed = evaluate(model, eval_env, n_episodes=eval_episodes, deterministic=True, run_seed=spec.seed, epoch=epoch)
@@ -281,12 +262,12 @@ def _run_locked(
                 layout.WALL_TIME: round(wall_time, 3),
                 layout.EVAL_RETURN_DEPLOYED: np.mean([e.undiscounted_return() for e in deployed]),
                 layout.EVAL_RETURN_EXPLORING: np.mean([e.undiscounted_return() for e in exploring]),
-                layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean([e.discounted_return(task.gamma) for e in deployed]),
-                layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean([e.discounted_return(task.gamma) for e in exploring]),
+                layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean([e.discounted_return(config.gamma) for e in deployed]),
+                layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean([e.discounted_return(config.gamma) for e in exploring]),
                 **scheduled,
                 **metrics.epoch_metrics(deployed, exploring),
             }
-            _append_progress(folder, row)
+            folder.append_progress(row)
             if epoch == budget.n_epochs or time.monotonic() - last_checkpoint >= checkpoint_every_s:
                 save_checkpoint(folder, model, epoch, wall_time, metrics)
                 last_checkpoint = time.monotonic()
@@ -294,31 +275,19 @@ def _run_locked(
             if on_epoch is not None:
                 on_epoch(budget.steps_per_epoch)
         bar.close()
-        if experiment.write_artifacts is not None:
-            artifacts = folder / layout.ARTIFACTS
-            artifacts.mkdir(exist_ok=True)
-            experiment.write_artifacts(model, eval_env, artifacts)
+        write_artifacts = experiment.load("write_artifacts")
+        if write_artifacts is not None:
+            folder.artifacts.mkdir(exist_ok=True)
+            write_artifacts(model, eval_env, folder.artifacts)
     except KeyboardInterrupt:  # SIGTERM or Ctrl-C (the launchers turn both into KeyboardInterrupt)
-        checkpoint = latest_checkpoint(folder)
-        manifest.update(status=layout.STATUS_INTERRUPTED, interrupted_at=_now(),
-                        resumes_from_epoch=0 if checkpoint is None else _checkpoint_epoch(checkpoint))
-        write_manifest(folder, manifest)
+        checkpoint = folder.latest_checkpoint()
+        manifest.update(status=layout.STATUS_INTERRUPTED, interrupted_at=now(),
+                        resumes_from_epoch=0 if checkpoint is None else checkpoint_epoch(checkpoint))
+        folder.write_manifest(manifest)
         raise
-    manifest.update(status=layout.STATUS_FINISHED, finished_at=_now(), wall_time_s=round(wall_time, 1))
-    write_manifest(folder, manifest)
-    return RunOutcome(spec, folder, "resumed" if checkpoint is not None else "finished")
-
-
-def _new_model(run_setup: Setup, task: TaskConfig, init: InitSource | None) -> BaseAlgorithm:
-    spec = run_setup.spec
-    model_kwargs = {k: v for k, v in run_setup.hyperparameters.items() if k != "schedule"}
-    model = make_model(
-        task.algorithm(spec.algo), gym.make(run_setup.env_id), model_kwargs, gamma=task.gamma, seed=spec.seed,
-        total_steps=run_setup.budget.total_steps, warmup=task.warmup(spec.algo),
-    )
-    if init is not None:
-        load_weights(model, init.weights)
-    return model
+    manifest.update(status=layout.STATUS_FINISHED, finished_at=now(), wall_time_s=round(wall_time, 1))
+    folder.write_manifest(manifest)
+    return RunOutcome(spec, folder.path, "resumed" if checkpoint is not None else "finished")
 
 
 # --- what a run folder holds ------------------------------------------------------------------------
@@ -347,11 +316,12 @@ class RunState:
         return self.steps_total - self.steps_done
 
 
-def inspect_run(spec: RunSpec, root: str | Path) -> RunState:
+def inspect_run(experiment: Experiment, spec: RunSpec, root: str | Path) -> RunState:
     """The state of ``spec``'s run folder; reads files only."""
-    run_setup = setup(spec, root)
-    state = inspect_folder(run_setup.folder, run_setup.budget.steps_per_epoch, run_setup.budget.n_epochs)
-    if state.state in (FINISHED, PARTIAL) and (conflict := _conflict(state.folder, spec, run_setup.preset)):
+    run_setup = setup(experiment, spec, root)
+    budget = run_setup.config.budget
+    state = inspect_folder(run_setup.folder.path, budget.steps_per_epoch, budget.n_epochs)
+    if state.state in (FINISHED, PARTIAL) and (conflict := _conflict(run_setup.folder, spec, run_setup.config.preset)):
         return RunState(state.folder, CONFLICT, conflict, state.steps_total, spec=spec)
     return dataclasses.replace(state, spec=spec)
 
@@ -359,78 +329,56 @@ def inspect_run(spec: RunSpec, root: str | Path) -> RunState:
 def inspect_folder(folder: Path, steps_per_epoch: int, n_epochs: int) -> RunState:
     """The state of a run folder, whatever run it holds (a budget of ``n_epochs`` x ``steps_per_epoch``)."""
     total = steps_per_epoch * n_epochs
+    run_folder = RunFolder(folder)
     try:
-        manifest = read_manifest(folder)
+        manifest = run_folder.read_manifest()
         if manifest is None:
             return RunState(folder, MISSING, "", total)
         if manifest["status"] == layout.STATUS_FINISHED:
-            _check_progress(folder)
+            run_folder.check_progress()
             return RunState(folder, FINISHED, f"profile {manifest['profile']}", total, total)
-        checkpoint = latest_checkpoint(folder)
+        checkpoint = run_folder.latest_checkpoint()
     except OlderCheckpointError as error:
         return RunState(folder, PARTIAL, f"profile {manifest['profile']}, {manifest['status']}: {error}", total, resumable=False)
     except CorruptRunError as error:
         return RunState(folder, CORRUPT, str(error), total)
-    resumes = 0 if checkpoint is None else _checkpoint_epoch(checkpoint)
-    detail = (f"profile {manifest['profile']}, {manifest['status']}, {_epochs_written(folder)} epochs written, "
+    resumes = 0 if checkpoint is None else checkpoint_epoch(checkpoint)
+    detail = (f"profile {manifest['profile']}, {manifest['status']}, {run_folder.epochs_written()} epochs written, "
               f"resumes from epoch {resumes}")
     return RunState(folder, PARTIAL, detail, total, resumes * steps_per_epoch)
 
 
-def _conflict(folder: Path, spec: RunSpec, preset: str) -> str | None:
+def _conflict(folder: RunFolder, spec: RunSpec, preset: str) -> str | None:
     try:
-        _check_same_run(read_manifest(folder), spec, preset, folder)
+        _check_same_run(folder.read_manifest() or {}, spec, preset, folder)
     except CorruptRunError as error:
         return str(error)
     return None
 
 
-def _epochs_written(folder: Path) -> int:
-    path = folder / layout.PROGRESS
-    return max(0, path.read_bytes().count(b"\n") - 1) if path.exists() else 0
-
-
 # --- manifest -------------------------------------------------------------------------------------
 
 
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """The run's manifest; None if the folder does not exist or holds nothing but the lock of a run that
-    is starting. Raises CorruptRunError on anything odd."""
-    path = folder / layout.MANIFEST
-    if not folder.exists():
-        return None
-    if not path.exists():
-        if any(p.name != layout.LOCK for p in folder.iterdir()):
-            raise CorruptRunError(f"{folder} has files but no {layout.MANIFEST}; move it away to rerun this run")
-        return None
-    manifest, why = read_manifest_file(path, required=("status", "profile"))
-    if manifest is None:
-        raise CorruptRunError(f"{path} is not a valid manifest ({why}); move the folder away to rerun it")
-    return manifest
-
-
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    _atomic_write_text(folder / layout.MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _new_manifest(run_setup: Setup, gamma: float, eval_episodes: int) -> dict[str, Any]:
-    spec = run_setup.spec
+def _new_manifest(run_setup: Setup) -> dict[str, Any]:
+    """What ran: the run's resolved configuration (its constructor arguments, defaults filled in, are
+    added as ``resolved`` once the model is built), and where and with what it ran."""
+    spec, config = run_setup.spec, run_setup.config
     return {
         "experiment": spec.experiment,
         "algo": spec.algo,
-        "env": run_setup.env_id,
+        "env": config.env_id,
         "seed": spec.seed,
         "profile": spec.profile,
-        "preset": run_setup.preset,
-        "budget": run_setup.budget.as_dict(),
-        "hyperparameters": run_setup.hyperparameters,
-        "gamma": gamma,
-        "eval_episodes": eval_episodes,
+        "preset": config.preset,
+        "budget": config.budget.as_dict(),
+        "hyperparameters": config.hyperparameters,
+        "gamma": config.gamma,
+        "eval_episodes": config.eval_episodes,
         "status": layout.STATUS_RUNNING,
         "git": git_state(),
         "versions": package_versions(),
         "hardware": hardware(),
-        "started_at": _now(),
+        "started_at": now(),
         "finished_at": None,
     }
 
@@ -441,153 +389,36 @@ def _commits(manifest: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(state["commit"] for state in states if state.get("commit")))
 
 
-def _check_same_run(manifest: dict[str, Any], spec: RunSpec, preset: str, folder: Path) -> None:
+def _check_same_run(manifest: dict[str, Any], spec: RunSpec, preset: str, folder: RunFolder) -> None:
     """Raise CorruptRunError if the folder's run recorded another profile or preset than ``spec``'s."""
     for key, wanted in (("profile", spec.profile), ("preset", preset)):
         if key in manifest and manifest[key] != wanted:
             raise CorruptRunError(
-                f"{folder} holds a run with {key}={manifest.get(key)!r}, not {wanted!r}; "
+                f"{folder.path} holds a run with {key}={manifest.get(key)!r}, not {wanted!r}; "
                 "use another --out folder (runs are never overwritten)"
             )
-
-
-# --- progress.csv -----------------------------------------------------------------------------------
-
-
-def _check_progress(folder: Path) -> None:
-    """Raise CorruptRunError if a finished run's progress.csv is missing, corrupt or truncated."""
-    _, why = read_progress(folder / layout.PROGRESS)
-    if why is not None:
-        raise CorruptRunError(f"{folder}: {why}; move the folder away to rerun it")
-
-
-def _append_progress(folder: Path, row: dict[str, Any]) -> None:
-    path = folder / layout.PROGRESS
-    new = not path.exists() or path.stat().st_size == 0
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow({k: _format(v) for k, v in row.items()})
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _format(value: Any) -> Any:
-    return repr(float(value)) if isinstance(value, float | np.floating) else value
-
-
-def _truncate_progress(folder: Path, epoch: int) -> None:
-    """Keep the header and the rows of epochs 1..``epoch`` (those the checkpoint covers), byte for byte;
-    drop the file if none. Rows after them (also one cut mid-line by a kill) are written again."""
-    path = folder / layout.PROGRESS
-    if not path.exists():
-        return
-    if epoch == 0:
-        path.unlink()
-        return
-    lines = path.read_bytes().splitlines(keepends=True)
-    kept = lines[: epoch + 1]
-    epochs = [line.split(b",", 1)[0] for line in kept[1:]]
-    if epochs != [str(e).encode() for e in range(1, epoch + 1)] or not all(line.endswith(b"\n") for line in kept):
-        raise CorruptRunError(f"{path} lacks the rows of epochs 1..{epoch} its checkpoint covers; move the folder away to rerun it")
-    if len(kept) < len(lines):
-        _atomic_write_bytes(path, b"".join(kept))
 
 
 # --- checkpoints ------------------------------------------------------------------------------------
 
 
-class OlderCheckpointError(CorruptRunError):
-    """A checkpoint of the runner before exact resume (model.zip, replay buffer and RNG states, without the
-    training env): a resume from it would diverge from an uninterrupted run, so it is refused."""
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    pointer = folder / layout.CHECKPOINT / LATEST
-    if not pointer.exists():
-        return None
-    path = folder / layout.CHECKPOINT / pointer.read_text().strip()
-    if not (path / TRAINING_STATE).exists():
-        if (path / "model.zip").exists():
-            raise OlderCheckpointError(f"{path} is a checkpoint of the runner before exact resume, which cannot resume "
-                                       "exactly; let the process that runs it finish, or move the folder away to rerun it")
-        raise CorruptRunError(f"{pointer} points to {path}, which is incomplete; move the folder away to rerun it")
-    return path
-
-
-def _checkpoint_epoch(checkpoint: Path) -> int:
-    return int(checkpoint.name.removeprefix("epoch_"))
-
-
-class _TrainingStatePickler(pickle.Pickler):
-    """Pickles gymnasium's ``EzPickle`` objects (the MuJoCo envs) by their state. EzPickle pickles an env
-    as its constructor arguments, which unpickle into a fresh env; a resumed run needs the env it left:
-    mid-episode, with its MuJoCo state (MjData pickles exactly) and RNG."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, EzPickle):
-            return _object_from_state, (type(obj), obj.__dict__)
-        return NotImplemented
-
-
-def _object_from_state(cls: type, state: dict[str, Any]) -> Any:
-    obj = cls.__new__(cls)
-    obj.__dict__.update(state)
-    return obj
-
-
-def save_checkpoint(folder: Path, model: BaseAlgorithm, epoch: int, wall_time: float, metrics: TaskMetrics) -> None:
+def save_checkpoint(folder: RunFolder, model: BaseAlgorithm, epoch: int, wall_time: float, metrics: TaskMetrics) -> None:
     """The whole training state after ``epoch``, in one pickle: the model object itself (optimisers, replay
     buffer, action noise, _last_obs, episode counters and ep_info_buffer, SQL's and DDPG's target-copy
     counters) with its training env, the global RNGs and the metric state."""
-    checkpoints = folder / layout.CHECKPOINT
-    target = checkpoints / f"epoch_{epoch:05d}"
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    state = {
+    folder.save_checkpoint(epoch, {
         "epoch": epoch,
         "wall_time": wall_time,
         "model": model,
         "metrics": metrics.state_dict(),
         "rng": {"torch": th.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002 (SB3 seeds the global RNGs)
-    }
-    with open(target / TRAINING_STATE, "wb") as f:
-        _TrainingStatePickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
-        f.flush()
-        os.fsync(f.fileno())
-    _atomic_write_text(checkpoints / LATEST, target.name + "\n")
-    for old in checkpoints.glob("epoch_*"):
-        if old != target:
-            shutil.rmtree(old)
+    })
 
 
 def _restore(checkpoint: Path, metrics: TaskMetrics) -> tuple[BaseAlgorithm, int, float]:
-    with open(checkpoint / TRAINING_STATE, "rb") as f:
-        state = pickle.load(f)
+    state = RunFolder.load_checkpoint(checkpoint)
     th.set_rng_state(state["rng"]["torch"])
     np.random.set_state(state["rng"]["numpy"])  # noqa: NPY002
     random.setstate(state["rng"]["python"])
     metrics.load_state_dict(state["metrics"])
     return state["model"], state["epoch"], state["wall_time"]
-
-
-# --- helpers ----------------------------------------------------------------------------------------
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write_bytes(path, text.encode())
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

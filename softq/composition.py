@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import torch as th
@@ -57,7 +58,7 @@ class AverageQ(nn.Module):
             self._q_functions.append(q)
 
     def forward(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        return sum(w * q(features, actions) for w, q in zip(self.weights, self._q_functions, strict=True))
+        return cast(th.Tensor, sum(w * q(features, actions) for w, q in zip(self.weights, self._q_functions, strict=True)))
 
 
 def compose(
@@ -99,9 +100,9 @@ def compose(
         th.manual_seed(seed)
     policy = SQLPolicy(observation_space, action_space, lambda _: learning_rate, net_arch=list(net_arch))
     combined = AverageQ(q_functions, weights)
-    policy.qf = combined
-    policy.qf_target = combined
-    policy.qf_optimizer = None  # nothing of Q_C is trained
+    policy.qf = combined  # type: ignore[assignment]  # any Q function serves the SVGD score
+    policy.qf_target = combined  # type: ignore[assignment]
+    policy.qf_optimizer = None  # type: ignore[assignment]  # nothing of Q_C is trained
     optimizer = th.optim.Adam(policy.sampler.parameters(), lr=learning_rate)
     states = th.as_tensor(np.asarray(states), dtype=th.float32)
     if states.shape[1:] != observation_space.shape or len(states) == 0:

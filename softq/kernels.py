@@ -121,7 +121,7 @@ def amortized_svgd_loss(
     n_particles: int,
     n_updated: int,
     rule: BandwidthRule = "code",
-    noise_sampler: Callable[[int, int], th.Tensor] | None = None,
+    noise: th.Tensor | None = None,
     score_features: th.Tensor | None = None,
 ) -> th.Tensor:
     """Surrogate loss whose gradient is the amortized SVGD update of eq. 14 (estimator of App. C.1).
@@ -139,16 +139,16 @@ def amortized_svgd_loss(
     :param features: the sampler's state features, shape (B, F).
     :param score_features: the features the score reads, shape (B, F'), when they differ from ``features``
         (a sampler with its own features extractor); default ``features``.
-    :param noise_sampler: maps (B, K) to noise of shape (B, K, D); None draws xi ~ N(0, I). SQL passes
-        its policy's :meth:`~softq.policies.SQLPolicy.sample_noise` when a fixed noise set is active.
+    :param noise: the particles' noise xi, shape (B, K, D), drawn by the caller (SQL draws it from its
+        policy, :meth:`~softq.policies.SQLPolicy.sample_noise`); None draws xi ~ N(0, I) here.
     """
     batch_size = features.shape[0]
-    if noise_sampler is None:
+    if noise is None:
         noise = th.randn(batch_size, n_particles, action_dim, device=features.device)
     else:
-        noise = noise_sampler(batch_size, n_particles).to(features.device)
         if noise.shape != (batch_size, n_particles, action_dim):
-            raise ValueError(f"noise_sampler returned shape {tuple(noise.shape)}, expected {(batch_size, n_particles, action_dim)}")
+            raise ValueError(f"noise has shape {tuple(noise.shape)}, expected {(batch_size, n_particles, action_dim)}")
+        noise = noise.to(features.device)
     n_fixed = n_particles - n_updated
     state_features = features[:, None, :]
     # The fixed particles need only a forward pass (no gradient reaches the sampler through them) and

@@ -4,14 +4,9 @@
 - :class:`SamplingNetwork`: the amortized sampler a = f(s, xi), xi ~ N(0, I) of action dimension,
   injected at the first layer (an MLP on [s, xi]), tanh-squashed into [-1, 1]^D as the 2018 code.
 - :class:`SQLPolicy`: Q, its target copy and the sampler; acting deterministically means the sampler
-  at zero noise, acting stochastically means a fresh noise draw.
-
-Fixed noise set (fine-tuning, App. D.1): :meth:`SQLPolicy.set_noise_set` restricts the noise to a fixed
-set of rows {xi_1, ..., xi_K}. While it is set, a stochastic action uses a row drawn uniformly at random,
-a deterministic action uses the first row xi_1 (the one a set shrunk to K = 1 keeps, so that with K = 1
-the stochastic and deterministic policies are the same function), and the SVGD step draws its particles
-from the set as well (see :meth:`SQLPolicy.sample_noise`). Without a set nothing changes. The set is a
-buffer of the policy: it is saved, loaded and checkpointed with the weights.
+  at zero noise, acting stochastically means a fresh noise draw xi ~ N(0, I). The SVGD step draws its
+  particles' noise from the policy too (:meth:`SQLPolicy.sample_noise`), so a subclass that changes the
+  noise distribution (fine-tuning's fixed noise set, ``experiments/tasks/finetune/``) changes both.
 
 Both networks broadcast over leading dimensions, so a batch of states times particles is one call.
 """
@@ -20,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import torch as th
 from gymnasium import spaces
@@ -63,7 +58,7 @@ def mlp_on_pair(net: nn.Sequential, features: th.Tensor, other: th.Tensor) -> th
     per state and broadcast over the particles (K value actions, K SVGD noise draws) instead of once per
     (state, particle) pair: the same function as ``net(cat([features, other]))``, with fewer FLOPs.
     """
-    hidden = first_layer_on_pair(net[0], features, other)
+    hidden = first_layer_on_pair(cast(nn.Linear, net[0]), features, other)
     for layer in islice(net, 1, None):  # not net[1:], which builds a new Sequential on every call
         hidden = layer(hidden)
     return hidden
@@ -144,7 +139,6 @@ class SQLPolicy(BasePolicy):
     qf: QNetwork
     qf_target: QNetwork
     sampler: SamplingNetwork
-    noise_set: th.Tensor | None
 
     def __init__(
         self,
@@ -174,7 +168,6 @@ class SQLPolicy(BasePolicy):
         self.activation_fn = activation_fn
         self.share_features_extractor = share_features_extractor
         self._build(lr_schedule)
-        self.register_buffer("noise_set", None)
 
     def _build(self, lr_schedule: Schedule) -> None:
         # Features extractors, as SAC's: the Q network's is trained by the TD loss and has a target copy;
@@ -198,13 +191,13 @@ class SQLPolicy(BasePolicy):
         optimizer_kwargs = dict(self.optimizer_kwargs)
         if self.optimizer_class is th.optim.Adam:
             optimizer_kwargs.setdefault("fused", True)  # one kernel per step, not ~10 per parameter; same update
-        self.qf_optimizer = self.optimizer_class(self.q_parameters()[0], lr=lr_schedule(1), **optimizer_kwargs)
+        self.qf_optimizer = self.optimizer_class(self.q_parameters()[0], lr=lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]  # SB3 types it as the base Optimizer
         sampler_parameters = [*self.sampler.parameters()]
         if own_sampler_extractor:
             sampler_parameters += self.sampler_features_extractor.parameters()
-        self.sampler_optimizer = self.optimizer_class(sampler_parameters, lr=lr_schedule(1), **optimizer_kwargs)
+        self.sampler_optimizer = self.optimizer_class(sampler_parameters, lr=lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]  # SB3 types it as the base Optimizer
 
-    def q_parameters(self) -> tuple[list[th.Tensor], list[th.Tensor]]:
+    def q_parameters(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         """(online, target) parameters of Q and its features extractor, in matching order (target updates)."""
         online = [*self.qf.parameters(), *self.features_extractor.parameters()]
         target = [*self.qf_target.parameters(), *self.target_features_extractor.parameters()]
@@ -243,51 +236,20 @@ class SQLPolicy(BasePolicy):
         q_gradient = self.qf.action_gradient if isinstance(self.qf, QNetwork) else autograd_score(self.qf)
         return q_gradient(features, actions) + tanh_log_density_correction_gradient(actions)
 
-    def set_noise_set(self, noise_set: th.Tensor | None) -> None:
-        """Restrict the sampler's noise to the rows of ``noise_set`` (shape (K, action_dim), K >= 1), or
-        lift the restriction with None. See the module docstring for what acting and SVGD then do."""
-        if noise_set is None:
-            self.noise_set = None
-            return
-        noise_set = th.as_tensor(noise_set, dtype=th.float32)
-        if noise_set.ndim != 2 or noise_set.shape[0] < 1 or noise_set.shape[1] != self.action_dim:
-            raise ValueError(f"noise_set must have shape (K >= 1, {self.action_dim}), got {tuple(noise_set.shape)}")
-        if not th.isfinite(noise_set).all():
-            raise ValueError("noise_set must be finite")
-        self.noise_set = noise_set.detach().clone().to(self.device)
-
-    @property
-    def noise_set_size(self) -> int | None:
-        """K, the number of rows of the fixed noise set; None when the noise is N(0, I)."""
-        return None if self.noise_set is None else int(self.noise_set.shape[0])
-
     def sample_noise(self, *shape: int, device: th.device | str | None = None) -> th.Tensor:
-        """Noise of shape (*shape, action_dim): N(0, I), or rows of the fixed noise set drawn uniformly
-        with replacement when one is set. The SVGD step uses this too, so that its particles come from
-        the distribution the policy acts with (with K = 1 every particle is xi_1: the kernel is constant
-        and the step is a deterministic-policy-gradient step on f(s, xi_1))."""
-        if self.noise_set is None:
-            return th.randn(*shape, self.action_dim, device=device)
-        index = th.randint(self.noise_set.shape[0], shape, device=self.noise_set.device)
-        return self.noise_set[index].to(device)
+        """The sampler's noise, shape (*shape, action_dim): xi ~ N(0, I). Acting and the SVGD step both
+        draw here, so that SVGD's particles come from the distribution the policy acts with."""
+        return th.randn(*shape, self.action_dim, device=device)
+
+    def deterministic_noise(self, n: int, device: th.device | str | None = None) -> th.Tensor:
+        """The noise of the deterministic policy, shape (n, action_dim): zero, the mode of N(0, I)."""
+        return th.zeros(n, self.action_dim, device=device)
 
     def sample_actions(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         features = self.sampler_features(obs)
         n = features.shape[0]
-        if not deterministic:
-            noise = self.sample_noise(n, device=features.device)
-        elif self.noise_set is None:
-            noise = th.zeros(n, self.action_dim, device=features.device)
-        else:
-            noise = self.noise_set[0].to(features.device).expand(n, self.action_dim)
+        noise = self.deterministic_noise(n, features.device) if deterministic else self.sample_noise(n, device=features.device)
         return self.sampler(features, noise)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
-        # The noise set is an optional buffer: a state dict with one sets it, a state dict without one
-        # (every policy that never had a set, e.g. a pretrained one) clears it.
-        key = prefix + "noise_set"
-        self.noise_set = state_dict[key].detach().clone() if key in state_dict else None
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         return self._predict(obs, deterministic=deterministic)
@@ -320,11 +282,11 @@ class CnnSQLPolicy(SQLPolicy):
     TD loss, with a target copy; one for the sampler, trained by the SVGD loss, unless shared)."""
 
     def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]
 
 
 class MultiInputSQLPolicy(SQLPolicy):
     """:class:`SQLPolicy` for Dict observations (concatenated by CombinedExtractor)."""
 
     def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]

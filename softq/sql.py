@@ -195,7 +195,7 @@ class SQL(OffPolicyAlgorithm):
             polyak_update(*self.policy.q_parameters(), self.tau)
 
     @property
-    def actor(self) -> SamplingNetwork:
+    def actor(self) -> SamplingNetwork:  # type: ignore[override]  # SB3 declares a plain attribute
         """The sampler f(s, xi) (``policy.sampler``), named as SB3 names an off-policy actor."""
         return self.policy.actor
 
@@ -264,20 +264,21 @@ class SQL(OffPolicyAlgorithm):
     def svgd_loss(self, observations: PyTorchObs) -> th.Tensor:
         """Eq. 13-14: amortized SVGD of the sampler toward exp(Q(s, .)), as a surrogate loss.
 
-        With a fixed noise set on the policy (:meth:`SQLPolicy.set_noise_set`, fine-tuning) the particles
-        are drawn from that set, i.e. from the distribution the policy acts with; otherwise xi ~ N(0, I)."""
+        The particles' noise comes from the policy (:meth:`SQLPolicy.sample_noise`: xi ~ N(0, I)), i.e.
+        from the distribution the policy acts with, also where a policy subclass changes it."""
         with th.no_grad():
             q_features = self.policy.features(observations)
+        features = self.policy.sampler_features(observations)
         return amortized_svgd_loss(
             sampler=self.policy.sampler,
             score=self.policy.svgd_score,
-            features=self.policy.sampler_features(observations),
+            features=features,
             score_features=q_features,
             action_dim=self.policy.action_dim,
             n_particles=self.kernel_n_particles,
             n_updated=self.kernel_n_updated,
             rule=self.bandwidth_rule,
-            noise_sampler=self.policy.sample_noise,
+            noise=self.policy.sample_noise(features.shape[0], self.kernel_n_particles),
         )
 
     def _excluded_save_params(self) -> list[str]:

@@ -88,7 +88,10 @@ def test_spec_validation():
 
 def test_every_claim_reads_a_logged_column_or_a_run_measure():
     from experiments.evaluation import Episode
-    from experiments.metrics import AntMazeMetrics, MultiGoalMetrics, PretrainMetrics, SwimmerMetrics
+    from experiments.tasks.antmaze.training import AntMazeMetrics
+    from experiments.tasks.multigoal.training import MultiGoalMetrics
+    from experiments.tasks.pretrain.training import PretrainMetrics
+    from experiments.tasks.swimmer.training import SwimmerMetrics
 
     swimmer = SwimmerMetrics()
     swimmer.observe_training_step([{"x_position": 0.0}])
@@ -106,8 +109,8 @@ def test_every_claim_reads_a_logged_column_or_a_run_measure():
 
 
 def test_definitions_agree_with_the_code_and_the_paper_profiles():
-    from experiments.multigoal import Q_PLOT_STATES
     from experiments.registry import get_experiment
+    from experiments.tasks.multigoal import Q_PLOT_STATES
     from softq.envs.swimmer import FINISH_LINE_X
 
     assert C.SWIMMER_FINISH_LINE_X == FINISH_LINE_X

@@ -13,7 +13,8 @@ from gymnasium import spaces
 
 from experiments import layout
 from experiments.cli import main
-from experiments.composition import LABELS, figure
+from experiments.tasks.composition import LABELS
+from experiments.tasks.composition.figures import figure
 from softq import SQL
 from softq.composition import AverageQ, compose, compose_sql, replay_observations
 from softq.envs.multigoal import GOALS, MultiGoalEnv, goal_indices, subset_reward_surface
@@ -197,7 +198,7 @@ def test_composition_smoke_trains_constituents_then_composes(tmp_path, capsys):
 
 
 def test_composition_reports_missing_constituents(tmp_path):
-    from experiments.composition import finalize
+    from experiments.tasks.composition.training import finalize
 
     lines = finalize(tmp_path, "smoke", [0])
     assert len(lines) == 1 and lines[0].startswith("missing   composition seed 0")

@@ -11,12 +11,16 @@ import pandas as pd
 import pytest
 import torch as th
 
-from experiments import finetune, layout, pretrain
+from experiments import layout
 from experiments.cli import main
-from experiments.config import ConfigError
-from experiments.models import PolicyWarmupSQL, load_policy, load_weights, make_model, save_weights
-from experiments.registry import EXPERIMENTS, dependency_order, get_experiment
+from experiments.config import ConfigError, resolve_arguments
+from experiments.models import build_model, load_policy, load_weights, save_weights, with_policy_warmup
+from experiments.registry import dependency_order, get_experiment
 from experiments.runner import MissingInitRunError, RunSpec, run
+from experiments.tasks import pretrain
+from experiments.tasks.finetune import training as finetune
+from experiments.tasks.finetune.training import NoiseSetSQLPolicy
+from experiments.tasks.pretrain.figures import figure_7
 from softq import SQL
 from softq.schedules import linear_count, log_linear
 
@@ -68,7 +72,7 @@ def test_bad_schedules_are_rejected(make, message):
 
 @pytest.fixture
 def sql():
-    return SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), seed=0, **TINY)
+    return SQL(NoiseSetSQLPolicy, gym.make("softq/MultiGoal-v0"), seed=0, **TINY)
 
 
 OBS = np.array([1.5, -0.5], dtype=np.float32)
@@ -141,8 +145,8 @@ def test_policy_warmup_acts_with_the_policy(sql):
     """SB3 acts uniformly at random before learning_starts; warmup 'policy' acts with the sampler."""
     env = gym.make("softq/MultiGoal-v0")
     xi = th.tensor([[0.3, -0.4]])
-    for cls, acts_with_policy in ((PolicyWarmupSQL, True), (SQL, False)):
-        model = cls("MlpPolicy", env, seed=1, **TINY)
+    for cls, acts_with_policy in ((with_policy_warmup(SQL), True), (SQL, False)):
+        model = cls(NoiseSetSQLPolicy, env, seed=1, **TINY)
         model.policy.set_noise_set(xi)  # one row: the policy is deterministic, so its actions are known
         model.learn(20)  # all inside the warm-up (learning_starts 50)
         obs = th.as_tensor(model.replay_buffer.observations[:20, 0])
@@ -150,6 +154,24 @@ def test_policy_warmup_acts_with_the_policy(sql):
             policy_actions = model.policy.sampler(obs, xi.expand(20, 2)).numpy()
         stored = model.replay_buffer.actions[:20, 0]
         assert np.allclose(stored, policy_actions, atol=1e-6) == acts_with_policy
+
+
+def test_policy_warmup_class_pickles_and_is_made_once():
+    """Checkpoints pickle the whole model: the warm-up class, made at run time, must load in a fresh process."""
+    import pickle
+    import subprocess
+    import sys
+
+    from baselines import HardTargetDDPG
+
+    assert with_policy_warmup(SQL) is with_policy_warmup(SQL)
+    model = with_policy_warmup(HardTargetDDPG)("MlpPolicy", gym.make("softq/MultiGoal-v0"), learning_starts=10, seed=0)
+    model.learn(20)
+    data = pickle.dumps(model)
+    check = ("import pickle, sys; m = pickle.loads(sys.stdin.buffer.read()); "
+             "print(type(m).__name__, type(m).__mro__[2].__name__, m.num_timesteps)")
+    out = subprocess.run([sys.executable, "-c", check], input=data, capture_output=True, check=True).stdout
+    assert out.decode().split() == ["PolicyWarmupHardTargetDDPG", "HardTargetDDPG", "20"]
 
 
 def test_schedule_hook_sets_temperature_and_noise_set_by_hand(sql):
@@ -199,7 +221,8 @@ def _state(policy):
 def test_pretrained_weights_load_on_every_downstream_env(tmp_path, source_algo, target_algo):
     pre, fine = get_experiment("pretrain").config, get_experiment("finetune").config
     _, source_hp = pre.hyperparameters(source_algo)
-    source = make_model(pre.algorithm(source_algo), gym.make(pre.env), source_hp, gamma=0.99, seed=0, total_steps=100)
+    algorithm = pre.algorithm(source_algo)
+    source = build_model(algorithm, gym.make(pre.env), resolve_arguments(algorithm, source_hp, gamma=0.99, total_steps=100), seed=0)
     if hasattr(source, "log_ent_coef"):
         with th.no_grad():
             source.log_ent_coef.fill_(-1.5)
@@ -208,7 +231,8 @@ def test_pretrained_weights_load_on_every_downstream_env(tmp_path, source_algo, 
     for env_id in FINETUNE_ENVS:
         _, target_hp = fine.hyperparameters(target_algo)
         target_hp.pop("schedule", None)
-        target = make_model(fine.algorithm(target_algo), gym.make(env_id), target_hp, gamma=0.99, seed=1, total_steps=100)
+        target_arguments = resolve_arguments(fine.algorithm(target_algo), target_hp, gamma=0.99, total_steps=100)
+        target = build_model(fine.algorithm(target_algo), gym.make(env_id), target_arguments, seed=1)
         before = _state(target.policy)
         load_weights(target, path)
         after = _state(target.policy)
@@ -226,7 +250,8 @@ def test_weights_of_another_algorithm_space_or_size_are_refused(tmp_path):
     sql = SQL("MlpPolicy", ant, seed=0, policy_kwargs=dict(net_arch=[32, 32]))
     path = save_weights(sql, tmp_path / "sql.zip")
     with pytest.raises(ValueError, match="holds sql weights"):
-        load_weights(make_model("ddpg", ant, {"policy_kwargs": {"net_arch": [32, 32]}}, gamma=0.99, seed=0, total_steps=10), path)
+        ddpg_arguments = resolve_arguments("ddpg", {"policy_kwargs": {"net_arch": [32, 32]}}, gamma=0.99, total_steps=10)
+        load_weights(build_model("ddpg", ant, ddpg_arguments, seed=0), path)
     with pytest.raises(ValueError, match="observation_space"):
         load_weights(SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), policy_kwargs=dict(net_arch=[32, 32])), path)
     with pytest.raises(ValueError, match="net_arch"):
@@ -239,8 +264,8 @@ def test_weights_of_another_algorithm_space_or_size_are_refused(tmp_path):
 # --- the runner: pretraining run -> fine-tuning run ----------------------------------------------------
 
 
-def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path, monkeypatch):
-    pretrain_outcome = run(RunSpec("pretrain", "sql", 0, "smoke"), tmp_path)
+def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
+    pretrain_outcome = run(get_experiment("pretrain"), RunSpec("pretrain", "sql", 0, "smoke"), tmp_path)
     artifacts = pretrain_outcome.folder / layout.ARTIFACTS
     assert (artifacts / layout.WEIGHTS).stat().st_size < 400_000
     traces = pd.read_csv(artifacts / pretrain.TRACES)
@@ -255,8 +280,8 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path, m
                             optimizer=dict(model.policy.sampler_optimizer.state))
         return finetune.apply_schedule(model, epoch, schedule, seed)
 
-    monkeypatch.setitem(EXPERIMENTS, "finetune", dataclasses.replace(EXPERIMENTS["finetune"], epoch_hook=hook))
-    outcome = run(RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v0"), tmp_path)
+    experiment = dataclasses.replace(get_experiment("finetune"), epoch_hook=hook)
+    outcome = run(experiment, RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v0"), tmp_path)
     assert outcome.status == "finished"
     assert captured["num_timesteps"] == 0 and captured["buffer"] == 0 and captured["optimizer"] == {}  # fresh
     for key, value in captured["state"].items():
@@ -268,14 +293,14 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path, m
     assert progress["alpha"].tolist() == pytest.approx([0.1, 0.1 * 0.01 ** (1 / 20)])
     assert progress["noise_set_size"].tolist() == [32, 31]
 
-    fig7 = pretrain.figure_7(tmp_path, tmp_path / "figures", "smoke")
+    fig7 = figure_7(tmp_path, tmp_path / "figures", "smoke")
     assert [p.name for p in fig7] == ["pretrain_fig7_com_traces.png", "pretrain_fig7_com_traces.pdf"]
 
 
 def test_missing_pretraining_run_names_the_folder_and_the_command(tmp_path):
     spec = RunSpec("finetune", "ddpg_pretrained", 3, "smoke", env="softq/AntWideHallway-v0")
     with pytest.raises(MissingInitRunError) as error:
-        run(spec, tmp_path)
+        run(get_experiment(spec.experiment), spec, tmp_path)
     message = str(error.value)
     assert str(layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v0", "ddpg", 3)) in message
     assert "does not exist" in message
@@ -298,14 +323,14 @@ def test_pretraining_run_of_another_configuration_is_refused(tmp_path, manifest,
     folder.mkdir(parents=True)
     (folder / layout.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(MissingInitRunError, match=problem):
-        run(RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v0"), tmp_path)
+        run(get_experiment("finetune"), RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v0"), tmp_path)
 
 
 def test_multi_env_experiment_needs_a_valid_env(tmp_path):
     with pytest.raises(ConfigError, match="several envs"):
-        run(RunSpec("finetune", "ddpg_scratch", 0, "smoke"), tmp_path)
+        run(get_experiment("finetune"), RunSpec("finetune", "ddpg_scratch", 0, "smoke"), tmp_path)
     with pytest.raises(ConfigError, match=r"unknown env 'softq/AntMaze-v0'.*valid envs"):
-        run(RunSpec("finetune", "ddpg_scratch", 0, "smoke", env="softq/AntMaze-v0"), tmp_path)
+        run(get_experiment("finetune"), RunSpec("finetune", "ddpg_scratch", 0, "smoke", env="softq/AntMaze-v0"), tmp_path)
     assert not (tmp_path / layout.RUNS).exists()
 
 

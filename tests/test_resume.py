@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from experiments import layout
-from experiments.registry import EXPERIMENTS
+from experiments.registry import EXPERIMENTS, Experiment
 from experiments.runner import RunSpec, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ KILLED_RUN = """
 import dataclasses, os, signal, sys
 from experiments import runner
 from experiments.registry import EXPERIMENTS
-EXPERIMENTS[{name!r}] = dataclasses.replace(EXPERIMENTS[{base!r}], name={name!r}, task={task!r})
+experiment = dataclasses.replace(EXPERIMENTS[{base!r}], name={name!r}, task={task!r})
 save = runner.save_checkpoint
 def save_until(folder, model, epoch, *rest):
     if epoch <= {checkpointed}:  # later checkpoints are lost, as if the kill came before they were written
@@ -43,12 +43,12 @@ def kill_after(steps):
     epochs.append(steps)
     if len(epochs) == {killed}:
         os.kill(os.getpid(), signal.SIGKILL)
-runner.run(runner.RunSpec({name!r}, {algo!r}, 0, "smoke"), {root!r}, checkpoint_every_s=0, on_epoch=kill_after)
+runner.run(experiment, runner.RunSpec({name!r}, {algo!r}, 0, "smoke"), {root!r}, checkpoint_every_s=0, on_epoch=kill_after)
 """
 
 
-def _experiment(tmp_path: Path, base: str, monkeypatch) -> tuple[str, Path]:
-    """A copy of experiment ``base`` whose smoke profile is BUDGETS[base], registered here as ``resume_<base>``."""
+def _experiment(tmp_path: Path, base: str) -> tuple[Experiment, Path]:
+    """A copy of experiment ``base`` named ``resume_<base>`` whose smoke profile is BUDGETS[base]."""
     steps, epochs = BUDGETS[base]
     text = (REPO / "experiments" / "hyperparams" / f"{base}.yaml").read_text()
     text, n = re.subn(r"^  smoke: \{steps_per_epoch: \d+, n_epochs: \d+,", f"  smoke: {{steps_per_epoch: {steps}, n_epochs: {epochs},",
@@ -56,9 +56,7 @@ def _experiment(tmp_path: Path, base: str, monkeypatch) -> tuple[str, Path]:
     assert n == 1
     task = tmp_path / f"{base}.yaml"
     task.write_text(text)
-    name = f"resume_{base}"
-    monkeypatch.setitem(EXPERIMENTS, name, dataclasses.replace(EXPERIMENTS[base], name=name, task=str(task)))
-    return name, task
+    return dataclasses.replace(EXPERIMENTS[base], name=f"resume_{base}", task=str(task)), task
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -68,10 +66,11 @@ def _files(folder: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("base", "algo"), [("multigoal", "sql"), ("multigoal", "ddpg"), ("multigoal", "sac"),
                                             ("swimmer", "ddpg")])
-def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, monkeypatch, base, algo):
-    name, task = _experiment(tmp_path, base, monkeypatch)
+def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, base, algo):
+    experiment, task = _experiment(tmp_path, base)
+    name = experiment.name
     spec = RunSpec(name, algo, 0, "smoke")
-    uninterrupted = run(spec, tmp_path / "a", checkpoint_every_s=0).folder
+    uninterrupted = run(experiment, spec, tmp_path / "a", checkpoint_every_s=0).folder
 
     killed_root = tmp_path / "b"
     script = KILLED_RUN.format(name=name, base=base, task=str(task), algo=algo, root=str(killed_root),
@@ -84,7 +83,7 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, monkeypatc
     with open(progress, "a") as f:
         f.write(f"{KILLED_AFTER_EPOCH + 1},{BUDGETS[base][0] * 4}")  # a row cut mid-line by the kill
 
-    outcome = run(spec, killed_root, checkpoint_every_s=0)
+    outcome = run(experiment, spec, killed_root, checkpoint_every_s=0)
     assert outcome.status == "resumed"
     first = pd.read_csv(uninterrupted / layout.PROGRESS, dtype=str).drop(columns=layout.WALL_TIME)
     second = pd.read_csv(folder / layout.PROGRESS, dtype=str).drop(columns=layout.WALL_TIME)

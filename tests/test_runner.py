@@ -14,9 +14,9 @@ import pytest
 from experiments import layout
 from experiments.cli import main
 from experiments.config import ConfigError
-from experiments.metrics import MultiGoalMetrics
-from experiments.registry import EXPERIMENTS, Experiment
+from experiments.registry import Experiment, get_experiment
 from experiments.runner import CorruptRunError, RunSpec, run
+from experiments.tasks.multigoal.training import MultiGoalMetrics
 
 REPO = Path(__file__).resolve().parent.parent
 MULTIGOAL_TASK = REPO / "experiments" / "hyperparams" / "multigoal.yaml"
@@ -34,18 +34,22 @@ def _task_file(tmp_path: Path, n_epochs: int, steps_per_epoch: int = 100) -> Pat
     return path
 
 
-REGISTER = """
-from experiments.registry import EXPERIMENTS, Experiment
-from experiments.metrics import MultiGoalMetrics
-EXPERIMENTS["longsmoke"] = Experiment("longsmoke", "test", "-", task={task!r}, metrics=MultiGoalMetrics)
+LONGSMOKE = """
+from experiments.registry import Experiment
+from experiments.tasks.multigoal.training import MultiGoalMetrics
+longsmoke = Experiment("longsmoke", "test", "-", task={task!r}, metrics=MultiGoalMetrics)
+"""
+# The CLI takes experiment names: its script registers the experiment under one.
+REGISTER = LONGSMOKE + """
+from experiments.registry import EXPERIMENTS
+EXPERIMENTS["longsmoke"] = longsmoke
 """
 
 
 @pytest.fixture
-def longsmoke(tmp_path, monkeypatch):
+def longsmoke(tmp_path) -> Experiment:
     task = _task_file(tmp_path, n_epochs=12)
-    monkeypatch.setitem(EXPERIMENTS, "longsmoke", Experiment("longsmoke", "test", "-", task=str(task), metrics=MultiGoalMetrics))
-    return task
+    return Experiment("longsmoke", "test", "-", task=str(task), metrics=MultiGoalMetrics)
 
 
 def _progress(root: Path, experiment: str, algo: str, seed: int = 0) -> pd.DataFrame:
@@ -56,9 +60,9 @@ def _progress(root: Path, experiment: str, algo: str, seed: int = 0) -> pd.DataF
 def test_sigkill_at_any_moment_then_resume_gives_every_epoch_once(tmp_path, longsmoke):
     root = tmp_path / "results"
     folder = layout.run_dir(root, "longsmoke", "softq/MultiGoal-v0", "sql", 0)
-    script = REGISTER.format(task=str(longsmoke)) + (
+    script = LONGSMOKE.format(task=str(longsmoke.task)) + (
         "from experiments.runner import run, RunSpec\n"
-        f"run(RunSpec('longsmoke', 'sql', 0, 'smoke'), {str(root)!r}, checkpoint_every_s=0)\n"
+        f"run(longsmoke, RunSpec('longsmoke', 'sql', 0, 'smoke'), {str(root)!r}, checkpoint_every_s=0)\n"
     )
     # Kill twice: once right after some epochs were written, once a moment into the resumed run.
     for rows_before_kill in (3, 7):
@@ -72,7 +76,7 @@ def test_sigkill_at_any_moment_then_resume_gives_every_epoch_once(tmp_path, long
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert process.returncode == -signal.SIGKILL
-    outcome = run(RunSpec("longsmoke", "sql", 0, "smoke"), root, checkpoint_every_s=0)
+    outcome = run(longsmoke, RunSpec("longsmoke", "sql", 0, "smoke"), root, checkpoint_every_s=0)
     assert outcome.status == "resumed"
     progress = _progress(root, "longsmoke", "sql")
     assert progress[layout.EPOCH].tolist() == list(range(1, 13))
@@ -95,7 +99,7 @@ def test_sigterm_stops_the_workers_cleanly_and_leaves_the_runs_resumable(tmp_pat
     semaphore leaks, one line says what happened; the same command then finishes every epoch once."""
     root = tmp_path / "results"
     script = tmp_path / "launch.py"
-    script.write_text(CLI_SCRIPT.format(task=str(longsmoke), root=str(root)))
+    script.write_text(CLI_SCRIPT.format(task=str(longsmoke.task), root=str(root)))
     folders = [layout.run_dir(root, "longsmoke", "softq/MultiGoal-v0", algo, 0) for algo in ("sql", "ddpg")]
     process = subprocess.Popen([sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
@@ -118,8 +122,8 @@ def test_sigterm_stops_the_workers_cleanly_and_leaves_the_runs_resumable(tmp_pat
 @pytest.mark.parametrize("algo", ["sql", "ddpg", "sac"])
 def test_same_seed_gives_same_progress(tmp_path, algo):
     spec = RunSpec("multigoal", algo, 0, "smoke")
-    run(spec, tmp_path / "a")
-    run(spec, tmp_path / "b")
+    run(get_experiment("multigoal"), spec, tmp_path / "a")
+    run(get_experiment("multigoal"), spec, tmp_path / "b")
     first = _progress(tmp_path / "a", "multigoal", algo).drop(columns=layout.WALL_TIME)
     second = _progress(tmp_path / "b", "multigoal", algo).drop(columns=layout.WALL_TIME)
     pd.testing.assert_frame_equal(first, second)
@@ -128,10 +132,10 @@ def test_same_seed_gives_same_progress(tmp_path, algo):
 
 def test_finished_run_is_skipped_and_untouched(tmp_path):
     spec = RunSpec("multigoal", "sql", 1, "smoke")
-    run(spec, tmp_path)
+    run(get_experiment("multigoal"), spec, tmp_path)
     folder = layout.run_dir(tmp_path, "multigoal", "softq/MultiGoal-v0", "sql", 1)
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
-    assert run(spec, tmp_path).status == "skipped"
+    assert run(get_experiment("multigoal"), spec, tmp_path).status == "skipped"
     after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
     assert before == after
 
@@ -148,15 +152,14 @@ def test_finished_run_is_skipped_and_untouched(tmp_path):
 )
 def test_bad_requests_name_the_problem_and_list_valid_values(tmp_path, spec, message):
     with pytest.raises(ConfigError, match=message):
-        run(spec, tmp_path)
+        run(get_experiment(spec.experiment), spec, tmp_path)
     assert not (tmp_path / layout.RUNS).exists()
 
 
-def test_zero_budget_is_rejected(tmp_path, monkeypatch):
+def test_zero_budget_is_rejected(tmp_path):
     task = _task_file(tmp_path, n_epochs=0)
-    monkeypatch.setitem(EXPERIMENTS, "zero", Experiment("zero", "test", "-", task=str(task)))
     with pytest.raises(ConfigError, match="zero budget"):
-        run(RunSpec("zero", "sql", 0, "smoke"), tmp_path)
+        run(Experiment("zero", "test", "-", task=str(task)), RunSpec("zero", "sql", 0, "smoke"), tmp_path)
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"status": "finished"}'])
@@ -166,15 +169,15 @@ def test_corrupt_run_folder_is_reported_and_left_alone(tmp_path, content):
     (folder / layout.MANIFEST).write_text(content)
     (folder / layout.PROGRESS).write_text("garbage\n")
     with pytest.raises(CorruptRunError, match="manifest.json is not a valid manifest"):
-        run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+        run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
     assert (folder / layout.MANIFEST).read_text() == content
     assert (folder / layout.PROGRESS).read_text() == "garbage\n"
 
 
 def test_run_of_another_profile_is_never_overwritten(tmp_path):
-    run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
     with pytest.raises(CorruptRunError, match="profile='smoke'"):
-        run(RunSpec("multigoal", "sql", 0, "quick"), tmp_path)
+        run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "quick"), tmp_path)
 
 
 def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
@@ -183,7 +186,7 @@ def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
 
 
 def test_cli_status_lists_finished_partial_and_missing(tmp_path, capsys):
-    run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
     partial = layout.run_dir(tmp_path, "multigoal", "softq/MultiGoal-v0", "sql", 1)
     partial.mkdir(parents=True)
     (partial / layout.MANIFEST).write_text('{"status": "running", "profile": "smoke"}')
@@ -196,12 +199,10 @@ def test_cli_status_lists_finished_partial_and_missing(tmp_path, capsys):
 
 def test_runs_in_one_process_do_not_leak_hyperparameters(tmp_path):
     """SB3's DDPG writes n_critics into policy_kwargs; a SAC run after it in the same worker must not see it."""
-    from experiments.registry import get_experiment
-
-    run(RunSpec("multigoal", "ddpg", 0, "smoke"), tmp_path)
+    run(get_experiment("multigoal"), RunSpec("multigoal", "ddpg", 0, "smoke"), tmp_path)
     _, sac = get_experiment("multigoal").config.hyperparameters("sac")
     assert sac["policy_kwargs"] == {"net_arch": [128, 128]}
-    run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
 
 
 def test_a_run_being_run_elsewhere_is_refused(tmp_path):
@@ -213,5 +214,5 @@ def test_a_run_being_run_elsewhere_is_refused(tmp_path):
     with open(folder / ".lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(CorruptRunError, match="being run by another process"):
-            run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
-    assert run(RunSpec("multigoal", "sql", 0, "smoke"), tmp_path).status == "finished"
+            run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
+    assert run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path).status == "finished"

@@ -25,11 +25,8 @@ def test_zoo_entries_are_presets_without_the_budget_and_policy_keys():
 
 def test_rl_zoo_episode_train_freq_reaches_sb3_as_a_tuple():
     """rl-zoo3's ``train_freq: [1, episode]`` (TD3/DDPG on Pendulum) is a YAML list; SB3 needs a tuple."""
-    task = load_task("pendulum")
-    _, hyperparameters = task.hyperparameters("td3")
-    model = make_model(
-        "td3", gym.make("Pendulum-v1"), hyperparameters, gamma=task.gamma, seed=0, total_steps=1000
-    )
+    config = load_task("pendulum").resolve("td3", "quick", "Pendulum-v1")
+    model = make_model(config, gym.make("Pendulum-v1"), seed=0)
     assert model.train_freq.frequency == 1 and model.train_freq.unit == TrainFrequencyUnit.EPISODE
     assert model.gradient_steps == -1 and model.gamma == 0.98
     assert model.resolved_arguments["train_freq"] == [1, "episode"]

@@ -32,7 +32,7 @@ from experiments.claims import (
 )
 
 COMMITS = "commits"
-Q_VALUES = "q_values.csv"  # written by experiments.multigoal.write_artifacts
+Q_VALUES = "q_values.csv"  # experiments.tasks.multigoal.Q_VALUES, written by its training side
 _SHORT = 10  # characters of a commit id, as aggregate.describe_commits
 
 

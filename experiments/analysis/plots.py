@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +30,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from experiments import layout  # noqa: E402
+from experiments.algorithms import ALGORITHMS  # noqa: E402
 from experiments.analysis import aggregate, stats, tables  # noqa: E402
+from experiments.analysis.figure_specs import FigureSpec, generic_return_specs  # noqa: E402
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"CreationDate": None, "ModDate": None}
@@ -41,7 +42,7 @@ DPI = 150
 # ``<learner>_pretrained`` take their learner's colour and differ in line style (``algo_linestyle``), so
 # "DDPG pretrained vs DDPG scratch" reads at a glance.
 _PALETTE = sns.color_palette("colorblind", 10)
-_LEARNER_COLOURS = {"sql": _PALETTE[0], "ddpg": _PALETTE[3], "sac": _PALETTE[2], "td3": _PALETTE[4]}
+_LEARNER_COLOURS = {name: _PALETTE[algorithm.colour] for name, algorithm in ALGORITHMS.items()}
 _SCRATCH, _PRETRAINED = "_scratch", "_pretrained"
 
 
@@ -51,7 +52,9 @@ def _learner(algo: str) -> str:
 
 
 def algo_colours(algos) -> dict[str, tuple]:
-    out, spare = {}, 5
+    """A colour per algo label: its learner's (:data:`experiments.algorithms.ALGORITHMS`), else the next
+    palette colour no learner uses, in sorted order of the labels."""
+    out, spare = {}, 1 + max(algorithm.colour for algorithm in ALGORITHMS.values())
     for a in sorted(set(algos)):
         if _learner(a) in _LEARNER_COLOURS:
             out[a] = _LEARNER_COLOURS[_learner(a)]
@@ -94,13 +97,15 @@ def caption(df: pd.DataFrame) -> str:
     return text
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure on the Agg canvas (no pyplot state), laid out with constrained layout."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _title(fig: Figure, title: str, df: pd.DataFrame) -> None:
+def suptitle_with_caption(fig: Figure, title: str, df: pd.DataFrame) -> None:
+    """``title`` and the :func:`caption` of the runs in ``df`` as the figure's title, wrapped to its width."""
     width = max(40, int(fig.get_figwidth() * 15))
     text = "\n".join(textwrap.wrap(title, width) + textwrap.wrap(caption(df), width))
     fig.suptitle(text, fontsize=8)
@@ -129,7 +134,7 @@ def _envs(df: pd.DataFrame) -> list[str]:
 def _panels_per_env(df: pd.DataFrame, panel_width: float):
     """A figure with one panel per env of ``df`` side by side: (envs, figure, axes, colour per algo)."""
     envs = _envs(df)
-    fig = _new_figure(panel_width * len(envs), 3.6)
+    fig = new_figure(panel_width * len(envs), 3.6)
     axes = np.atleast_1d(fig.subplots(1, len(envs), squeeze=False)[0])
     return envs, fig, axes, algo_colours(df["algo"])
 
@@ -166,7 +171,7 @@ def plot_seed_lines(
         ax.set_xlabel(x)
         ax.set_ylabel(ylabel or metric)
         ax.legend(fontsize=7)
-    _title(fig, title or f"{metric}: one line per seed", df)
+    suptitle_with_caption(fig, title or f"{metric}: one line per seed", df)
     return fig
 
 
@@ -185,7 +190,7 @@ def plot_seed_bands(
     algos = sorted(df["algo"].unique())
     seeds = sorted(df["seed"].unique())
     env_note = ", ".join(_envs(df))
-    fig = _new_figure(3.6 * len(algos), 0.9 * len(seeds) + 1.2)
+    fig = new_figure(3.6 * len(algos), 0.9 * len(seeds) + 1.2)
     axes = fig.subplots(len(seeds), len(algos), squeeze=False, sharex=True, sharey=True)
     colours = algo_colours(algos)
     for j, algo in enumerate(algos):
@@ -206,7 +211,7 @@ def plot_seed_bands(
         axes[-1, j].set_xlabel(x, fontsize=7)
     if ref is not None and ref_label:
         axes[0, 0].legend(fontsize=6, loc="upper left")
-    _title(
+    suptitle_with_caption(
         fig, title or f"band {low} .. {high} per seed ({env_note})" + (f"; {ylabel}" if ylabel else ""), df
     )
     return fig
@@ -248,7 +253,7 @@ def plot_mean_std(
         ax.set_ylabel(ylabel or metric)
         if ax.get_legend_handles_labels()[0]:  # a panel whose env has no values of the metric has no curves
             ax.legend(fontsize=7)
-    _title(fig, title or f"{metric}: mean ± 1 std over seeds", df)
+    suptitle_with_caption(fig, title or f"{metric}: mean ± 1 std over seeds", df)
     return fig
 
 
@@ -276,7 +281,7 @@ def plot_rliable(
     ivals = stats.stratified_bootstrap_ci(scores, stats.aggregate_iqm, reps=reps, seed=seed)
     taus = np.linspace(0.0, 1.0, 101)
     profiles = stats.performance_profile(scores, taus, reps=reps, seed=seed)
-    fig = _new_figure(9.0, 0.5 * len(algos) + 2.8)
+    fig = new_figure(9.0, 0.5 * len(algos) + 2.8)
     ax_iqm, ax_prof = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
     for i, algo in enumerate(algos):
         iv = ivals[algo]
@@ -297,50 +302,12 @@ def plot_rliable(
     note = f"{red.describe(metric)}; {how}" + ("" if higher_is_better else "; lower is better (negated)")
     ax_iqm.set_title(f"tasks: {', '.join(tasks)}", fontsize=6)
     ax_prof.set_title(note, fontsize=6, wrap=True)
-    _title(fig, title or f"{metric} across {len(tasks)} tasks: IQM and performance profile", df)
+    suptitle_with_caption(fig, title or f"{metric} across {len(tasks)} tasks: IQM and performance profile", df)
     return fig
 
 
 # ------------------------------------------------------------------------------------------------
 # Specs
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    """One generic figure. ``kind``: "seed_lines" (metric), "seed_bands" (low, high), "mean_std" (metric),
-    "rliable" (metric, reduction). ``envs``/``algos`` restrict the runs (None: all of the experiment)."""
-
-    name: str
-    kind: str
-    experiment: str
-    metric: str | None = None
-    low: str | None = None
-    high: str | None = None
-    reduction: str = "final"
-    ref: float | None = None
-    ref_label: str | None = None
-    title: str | None = None
-    ylabel: str | None = None
-    envs: tuple[str, ...] | None = None
-    algos: tuple[str, ...] | None = None
-    higher_is_better: bool = True
-
-    def columns(self) -> list[str]:
-        return [c for c in (self.metric, self.low, self.high) if c]
-
-
-def generic_return_specs(experiments) -> list[FigureSpec]:
-    """A mean +- std figure of the deployed evaluation return for each experiment."""
-    return [
-        FigureSpec(
-            f"{e}_{layout.EVAL_RETURN_DEPLOYED}",
-            "mean_std",
-            e,
-            metric=layout.EVAL_RETURN_DEPLOYED,
-            title=f"{e}: evaluation return of the deployed (deterministic) policy",
-        )
-        for e in sorted(experiments)
-    ]
 
 
 def render_spec(
@@ -384,7 +351,8 @@ def render_spec(
     raise ValueError(f"unknown figure kind {spec.kind!r}")
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """``text`` as a file-name part (e.g. a profile in ``<figure>__<profile>.png``)."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
 
 
@@ -416,6 +384,6 @@ def write_figures(
             fig = render_spec(spec, aggregate.label_configs(part), reps=reps, seed=seed)
             if fig is None:
                 continue
-            name = spec.name if len(profiles) == 1 else f"{spec.name}__{_slug(profile)}"
+            name = spec.name if len(profiles) == 1 else f"{spec.name}__{slug(profile)}"
             paths += save_figure(fig, Path(out_dir) / name)
     return paths

@@ -89,7 +89,7 @@ def write_artifact(run: Path, name: str, table: pd.DataFrame) -> Path:
 
 def q_grid_table(surfaces: list[np.ndarray]) -> pd.DataFrame:
     """A q_values.csv table (state, action_x, action_y, q) from one square grid of Q per state, over
-    [-1, 1]^2 with rows = action_y and columns = action_x, as experiments.multigoal writes it."""
+    [-1, 1]^2 with rows = action_y and columns = action_x, as experiments.tasks.multigoal writes it."""
     frames = []
     for state, q in enumerate(surfaces):
         axis = np.linspace(-1.0, 1.0, q.shape[0])

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from experiments import layout
+from experiments.algorithms import BASELINES
 from experiments.analysis import aggregate, ledger, measures, stats
 from experiments.claims import CLAIMS, OPS, RUN_MEASURES, BetterSpec, Condition
 
 CONFIDENCE = 0.95
-BASELINES = ("ddpg", "sac", "td3")
 
 
 def fmt(x, digits: int = 3) -> str:

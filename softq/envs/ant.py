@@ -257,6 +257,7 @@ def arena_xml(spec: ArenaSpec) -> str:
     """The ant MJCF with the arena's walls (and a target marker site) added to the world body."""
     root = ET.parse(ASSET_XML).getroot()
     worldbody = root.find("worldbody")
+    assert worldbody is not None  # the asset file has one
     for wall in spec.walls:
         cx, cy = (wall.x_min + wall.x_max) / 2, (wall.y_min + wall.y_max) / 2
         hx, hy = (wall.x_max - wall.x_min) / 2, (wall.y_max - wall.y_min) / 2

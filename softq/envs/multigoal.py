@@ -110,6 +110,7 @@ class MultiGoalEnv(gym.Env):
         return self._observation(), reward, bool(reached), False, {"goal": goal if reached else -1}
 
     def _nearest_rewarded_goal(self) -> tuple[int, float]:
+        assert self.goals is not None  # called only for a sub-task (step checks)
         dist = np.linalg.norm(GOALS[list(self.goals)] - self._position, axis=-1)
         return self.goals[int(dist.argmin())], float(dist.min())
 

@@ -1,0 +1,67 @@
+"""Multi-goal, figures: Fig. 1 from the finished runs' artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Circle
+
+from experiments import layout
+from experiments.algorithms import ALGORITHMS
+from experiments.analysis.aggregate import load_runs
+from experiments.analysis.plots import algo_colours, caption, new_figure, save_figure
+from experiments.tasks.multigoal import ACTION_SAMPLES, Q_PLOT_STATES, Q_VALUES, ROLLOUTS
+from softq.envs.multigoal import GOAL_RADIUS, GOALS, POSITION_BOUND, multigoal_reward_surface
+
+
+def figure_1(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
+    """Fig. 1: rows = algorithms; left, rollouts from the origin (all seeds) over the reward's level
+    curves with the goals; right, Q contours over the action square at three states with the policy's
+    sampled actions (first seed)."""
+    df, _ = load_runs(root)
+    df = df[df["experiment"] == "multigoal"]
+    if profile is not None:
+        df = df[df["profile"] == profile]
+    if df.empty:
+        return []
+    runs = df.drop_duplicates(["algo", "seed"])[["algo", "env", "seed"]].sort_values(["algo", "seed"])
+    algos = [a for a in ALGORITHMS if a in set(runs["algo"])]
+    colours = algo_colours(algos)
+    fig = new_figure(12, 3 * len(algos))
+    axes = fig.subplots(len(algos), 4, squeeze=False)
+    xs = np.linspace(-POSITION_BOUND, POSITION_BOUND, 200)
+    surface = multigoal_reward_surface(np.stack(np.meshgrid(xs, xs), axis=-1))
+    for row, algo in enumerate(algos):
+        folders = [layout.run_dir(root, "multigoal", r.env, algo, r.seed) / layout.ARTIFACTS for r in runs[runs["algo"] == algo].itertuples()]
+        ax = axes[row, 0]
+        ax.contour(xs, xs, surface, levels=15, colors="0.75", linewidths=0.6)
+        for folder in folders:
+            for _, path in pd.read_csv(folder / ROLLOUTS).groupby("rollout"):
+                ax.plot(path["x"], path["y"], color=colours[algo], linewidth=0.6, alpha=0.6)
+        ax.scatter(GOALS[:, 0], GOALS[:, 1], color="red", s=25, zorder=3)
+        for goal in GOALS:
+            ax.add_patch(_circle(goal))
+        ax.set(xlim=(-POSITION_BOUND, POSITION_BOUND), ylim=(-POSITION_BOUND, POSITION_BOUND), aspect="equal")
+        ax.set_ylabel(f"{algo}\ny")
+        ax.set_title(f"rollouts from the origin ({len(folders)} seeds)" if row == 0 else "", fontsize=9)
+        q_grid = pd.read_csv(folders[0] / Q_VALUES)
+        samples = pd.read_csv(folders[0] / ACTION_SAMPLES)
+        for column, state in enumerate(Q_PLOT_STATES, start=1):
+            ax = axes[row, column]
+            q = q_grid[q_grid["state"] == column - 1].pivot(index="action_y", columns="action_x", values="q")
+            ax.contourf(q.columns, q.index, q.values, levels=20, cmap="coolwarm")
+            s = samples[samples["state"] == column - 1]
+            ax.scatter(s["action_x"], s["action_y"], marker="*", s=12, color="navy")
+            ax.set(xlim=(-1, 1), ylim=(-1, 1), aspect="equal")
+            if row == 0:
+                ax.set_title(f"Q(s, .) at s = ({state[0]:g}, {state[1]:g})", fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel("x" if ax is axes[-1, 0] else "action x")
+    fig.suptitle("Multi-goal (paper Fig. 1). " + caption(df), fontsize=8)
+    return save_figure(fig, Path(out_dir) / "multigoal_fig1")
+
+
+def _circle(centre) -> Circle:
+    return Circle(tuple(centre), GOAL_RADIUS, fill=False, color="red", linewidth=0.6)

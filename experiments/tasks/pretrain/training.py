@@ -1,0 +1,53 @@
+"""Ant pretraining, training side: the distance metrics, and the artifacts (weights, torso traces)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from experiments import layout
+from experiments.evaluation import EVALUATION, Episode, derived_seed, rollout
+from experiments.metrics import TaskMetrics
+from experiments.models import save_weights
+from experiments.tasks.pretrain import N_TRACES, TRACES
+
+ARTIFACT_SEED_KEY = 10**6  # derived seeds for artifacts never collide with per-epoch evaluation seeds
+
+
+class PretrainMetrics(TaskMetrics):
+    """From the evaluation rollouts of the ant pretraining task (Fig. 7), each rollout's planar torso
+    displacement d = (x, y)_end - (x, y)_start (observation entries 0 and 1):
+
+    - ``distance_deployed``, ``distance_exploring``: mean ||d|| of the deterministic / acting policy's rollouts;
+    - ``heading_concentration_exploring``: ||mean of d / ||d||||, 1 when every acting rollout ends up in the
+      same direction, near 0 when the directions spread around the circle (the paper: lower alpha runs
+      farther but less diversely). Rollouts that moved less than 1 cm are left out; NaN if none moved.
+    """
+
+    def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
+        def displacements(episodes: list[Episode]) -> np.ndarray:
+            return np.array([np.asarray(e.observations[-1][:2]) - np.asarray(e.observations[0][:2]) for e in episodes])
+
+        d_det, d_exp = displacements(deployed), displacements(exploring)
+        norms = np.linalg.norm(d_exp, axis=1)
+        moved = norms > 0.01
+        concentration = float(np.linalg.norm((d_exp[moved] / norms[moved, None]).mean(0))) if moved.any() else float("nan")
+        return {
+            "distance_deployed": float(np.linalg.norm(d_det, axis=1).mean()),
+            "distance_exploring": float(norms.mean()),
+            "heading_concentration_exploring": concentration,
+        }
+
+
+def write_artifacts(model: BaseAlgorithm, env: gym.Env, folder: Path) -> None:
+    save_weights(model, folder / layout.WEIGHTS)
+    run_seed = int(model.seed or 0)
+    rows = []
+    for i in range(N_TRACES):
+        episode = rollout(model, env, deterministic=False, seed=derived_seed(run_seed, EVALUATION, ARTIFACT_SEED_KEY, i))
+        rows += [(i, t, float(obs[0]), float(obs[1])) for t, obs in enumerate(episode.observations)]
+    pd.DataFrame(rows, columns=["rollout", "t", "x", "y"]).to_csv(folder / TRACES, index=False, float_format="%.4f")

@@ -1,0 +1,105 @@
+"""The shape of the code base: no import cycles among the project's modules, and each command imports
+only what it needs (``plot``, ``tables`` and ``verify`` never torch; training workers never matplotlib)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("softq", "baselines", "experiments")
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    return isinstance(node.test, ast.Name | ast.Attribute) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+
+
+def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules ``path`` imports anywhere (module level and inside functions: a function-level
+    import hides a cycle, it does not remove it), except under ``if TYPE_CHECKING``."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in modules else node.module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return {name for name in found if name in modules}
+
+
+def test_no_import_cycles():
+    modules = _modules()
+    graph = {name: _imports(path, modules) - {name} for name, path in modules.items()}
+    state: dict[str, str] = {}
+    cycles = []
+
+    def walk(name: str, stack: list[str]) -> None:
+        state[name] = "open"
+        for dep in sorted(graph[name]):
+            if state.get(dep) == "open":
+                cycles.append(" -> ".join([*stack[stack.index(dep):], dep]))
+            elif dep not in state:
+                walk(dep, [*stack, dep])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def _loaded(code: str) -> set[str]:
+    """The top-level modules loaded after running ``code`` in a fresh interpreter."""
+    check = code + "\nimport sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    result = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=True)
+    return set(result.stdout.split())
+
+
+def test_analysis_commands_do_not_import_torch():
+    """What ``plot``, ``tables`` and ``verify`` import: the CLI, the registry, every experiment's figure
+    code and the analysis layer."""
+    loaded = _loaded(
+        "from experiments import cli, analysis, claims, provenance\n"
+        "from experiments.analysis import ledger, measures, plots, scorecard, tables\n"
+        "from experiments.registry import EXPERIMENTS, figure_specs\n"
+        "cli._parser(); figure_specs()\n"
+        "makers = [m for e in EXPERIMENTS.values() for m in e.figure_makers()]\n"
+        "assert makers\n"
+    )
+    assert "matplotlib" in loaded  # the check sees what it should
+    assert not loaded & {"torch", "stable_baselines3"}
+
+
+def test_training_side_does_not_import_matplotlib(tmp_path):
+    """A training worker: the runner, the launchers and every experiment's training-side code, and a run."""
+    loaded = _loaded(
+        "from experiments import launchers, runner\n"
+        "from experiments.registry import EXPERIMENTS\n"
+        "for e in EXPERIMENTS.values():\n"
+        "    [e.load(name) for name in ('metrics', 'write_artifacts', 'epoch_hook', 'finalize')]\n"
+        "experiment = EXPERIMENTS['multigoal']\n"
+        f"runner.run(experiment, runner.RunSpec('multigoal', 'sql', 0, 'smoke'), {str(tmp_path)!r})\n"
+    )
+    assert "torch" in loaded
+    assert not loaded & {"matplotlib", "seaborn"}
