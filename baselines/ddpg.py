@@ -25,7 +25,9 @@ class HardTargetDDPG(DDPG):
     def __init__(self, *args: Any, target_update_interval: int | None = None, **kwargs: Any):
         if target_update_interval is not None:
             if int(target_update_interval) != target_update_interval or target_update_interval < 1:
-                raise ValueError(f"target_update_interval must be a positive integer, got {target_update_interval}")
+                raise ValueError(
+                    f"target_update_interval must be a positive integer, got {target_update_interval}"
+                )
             if kwargs.get("tau", 0.0) != 0.0:
                 raise ValueError("with target_update_interval, targets are copied; do not also pass tau")
             kwargs["tau"] = 0.0
@@ -49,7 +51,9 @@ def make_action_noise(action_space: spaces.Box, spec: dict[str, Any]) -> ActionN
     dim = int(np.prod(action_space.shape))
     kind = spec.get("type")
     if kind == "ornstein_uhlenbeck":
-        return OrnsteinUhlenbeckActionNoise(mean=np.zeros(dim), sigma=spec["sigma"] * np.ones(dim), theta=spec["theta"])
+        return OrnsteinUhlenbeckActionNoise(
+            mean=np.zeros(dim), sigma=spec["sigma"] * np.ones(dim), theta=spec["theta"]
+        )
     if kind == "normal":
         return NormalActionNoise(mean=np.zeros(dim), sigma=spec["sigma"] * np.ones(dim))
     raise ValueError(f"unknown action noise type {kind!r}; valid: ['normal', 'ornstein_uhlenbeck']")

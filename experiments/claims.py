@@ -314,7 +314,9 @@ class PaperBudget:
 PAPER_BUDGETS: dict[str, PaperBudget] = {
     # App. D.1: multi-goal runs 100 epochs; the paper gives no multi-goal epoch length. 100 steps per epoch is
     # the 2017 code's (ledger multigoal-budget); read with D.1's 10,000-step epochs it would be 1,000,000.
-    "multigoal": PaperBudget(100 * 100, "100 epochs (App. D.1) x 100 steps (the 2017 code's multi-goal epoch)"),
+    "multigoal": PaperBudget(
+        100 * 100, "100 epochs (App. D.1) x 100 steps (the 2017 code's multi-goal epoch)"
+    ),
     "swimmer": PaperBudget(500 * 10_000, "500 epochs x 10,000 steps (App. D.1)"),
     "antmaze": PaperBudget(500 * 10_000, "500 epochs x 10,000 steps (App. D.1)"),
     # Sec. 5.3 gives no pretraining budget apart from D.1's general one (as pretrain.yaml's paper profile).
@@ -341,7 +343,9 @@ _ALL_GOALS = Condition("goals_reached", "final", ">=", 4)
 
 
 def _rate(algo: str, condition: Condition, paper_rate: float) -> RateSpec:
-    return RateSpec(algo, condition.metric, condition.reduction, condition.op, condition.threshold, paper_rate)
+    return RateSpec(
+        algo, condition.metric, condition.reduction, condition.op, condition.threshold, paper_rate
+    )
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -490,7 +494,9 @@ CLAIMS: tuple[Claim, ...] = (
         "and its minimum distance to the target is smaller.",
         paper_value="100% of SQL runs below the threshold, 60% of DDPG runs",
         source="Sec. 5.2, Fig. 3b",
-        spec=CompareSpec("sql", "ddpg", _BELOW_THRESHOLD, "min_distance_to_target", "final", higher_is_better=False),
+        spec=CompareSpec(
+            "sql", "ddpg", _BELOW_THRESHOLD, "min_distance_to_target", "final", higher_is_better=False
+        ),
     ),
     # ---- C5: fine-tuning (Sec. 5.3, Fig. 5)
     Claim(
@@ -531,7 +537,9 @@ CLAIMS: tuple[Claim, ...] = (
         "as alpha goes 10, 1, 0.1, 0.01.",
         paper_value="lower alpha explores farther",
         source="Sec. 5.3, Fig. 7",
-        spec=TrendSpec(PRETRAIN_ALPHAS, PRETRAIN_ALPHA_LABELS, "distance_exploring", "final", increasing=True),
+        spec=TrendSpec(
+            PRETRAIN_ALPHAS, PRETRAIN_ALPHA_LABELS, "distance_exploring", "final", increasing=True
+        ),
     ),
     Claim(
         id="pretrain.lower_alpha_less_diverse",
@@ -541,7 +549,11 @@ CLAIMS: tuple[Claim, ...] = (
         paper_value="lower alpha explores less diversely",
         source="Sec. 5.3, Fig. 7",
         spec=TrendSpec(
-            PRETRAIN_ALPHAS, PRETRAIN_ALPHA_LABELS, "heading_concentration_exploring", "final", increasing=True
+            PRETRAIN_ALPHAS,
+            PRETRAIN_ALPHA_LABELS,
+            "heading_concentration_exploring",
+            "final",
+            increasing=True,
         ),
     ),
 )

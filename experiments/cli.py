@@ -30,7 +30,9 @@ from experiments.launchers import (
 )
 from experiments.layout import CorruptRunError
 
-if TYPE_CHECKING:  # the runner and the registry import torch, gymnasium and SB3: only commands that train load them
+if (
+    TYPE_CHECKING
+):  # the runner and the registry import torch, gymnasium and SB3: only commands that train load them
     from experiments.runner import RunSpec, RunState
 
 DESCRIPTION = """\
@@ -62,14 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt as stop:
         signum = stop.signum if isinstance(stop, Interrupted) else signal.SIGINT
-        print(f"interrupted ({signal.Signals(signum).name}): the runs in progress stopped and resume from their "
-              "last checkpoint when the same command is run again", file=sys.stderr)
+        print(
+            f"interrupted ({signal.Signals(signum).name}): the runs in progress stopped and resume from their "
+            "last checkpoint when the same command is run again",
+            file=sys.stderr,
+        )
         return 128 + signum
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(prog="python -m experiments", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineErrorParser(
+        prog="python -m experiments",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def add(name: str, func, help: str, out_help: str) -> argparse.ArgumentParser:
@@ -82,29 +90,57 @@ def _parser() -> argparse.ArgumentParser:
     run_out = "results root (default: results for the quick profile, results/<profile> for the others)"
     for name, func, help in (
         ("run", cmd_run, "run (or resume) the runs of one or more experiments; finished runs are skipped"),
-        ("reproduce", cmd_reproduce, "write the figures, tables and scorecard of every profile under --out from its "
-                                     "finished runs; report the runs still missing, and train them with --train"),
-        ("status", cmd_status, "show which runs are finished, partial, missing or corrupt, and the extra runs on disk"),
+        (
+            "reproduce",
+            cmd_reproduce,
+            "write the figures, tables and scorecard of every profile under --out from its "
+            "finished runs; report the runs still missing, and train them with --train",
+        ),
+        (
+            "status",
+            cmd_status,
+            "show which runs are finished, partial, missing or corrupt, and the extra runs on disk",
+        ),
     ):
         p = add(name, func, help, run_out)
-        p.add_argument("experiments", nargs="+" if name == "run" else "*", metavar="EXPERIMENT",
-                       help="experiment name, see the list command" + ("" if name == "run" else " (default: all)"))
-        p.add_argument("--profile", default=layout.MAIN_PROFILE, choices=PROFILES,
-                       help=f"budget profile (default: {layout.MAIN_PROFILE})")
+        p.add_argument(
+            "experiments",
+            nargs="+" if name == "run" else "*",
+            metavar="EXPERIMENT",
+            help="experiment name, see the list command" + ("" if name == "run" else " (default: all)"),
+        )
+        p.add_argument(
+            "--profile",
+            default=layout.MAIN_PROFILE,
+            choices=PROFILES,
+            help=f"budget profile (default: {layout.MAIN_PROFILE})",
+        )
         p.add_argument("--algos", help="comma-separated algorithms (default: all of the experiment's)")
-        p.add_argument("--seeds", help="comma-separated seeds, integers >= 0 (default: the profile's seed lists)")
+        p.add_argument(
+            "--seeds", help="comma-separated seeds, integers >= 0 (default: the profile's seed lists)"
+        )
         p.add_argument("--envs", help="comma-separated env ids (default: all of the experiment's)")
         if name != "status":
-            p.add_argument("--preset", help="hyperparameter preset (default: each algorithm's default for the task)")
-            p.add_argument("--workers", type=int, default=2, help="parallel runs on the local launcher (default: 2)")
+            p.add_argument(
+                "--preset", help="hyperparameter preset (default: each algorithm's default for the task)"
+            )
+            p.add_argument(
+                "--workers", type=int, default=2, help="parallel runs on the local launcher (default: 2)"
+            )
             p.add_argument("--launcher", default="local", choices=LAUNCHERS, help="local process pool or ray")
             p.add_argument("--address", help="Ray cluster address (with --launcher ray), e.g. 10.0.0.1:6379")
         if name == "reproduce":
-            p.add_argument("--train", action="store_true", help="train the missing runs (default: only report them)")
+            p.add_argument(
+                "--train", action="store_true", help="train the missing runs (default: only report them)"
+            )
     for name, func, help in (
         ("plot", cmd_plot, "figures from the finished runs under --out (trains nothing)"),
         ("tables", cmd_tables, "tables from the finished runs under --out (trains nothing)"),
-        ("verify", cmd_verify, "the scorecard of the paper's claims from the finished runs under --out (trains nothing)"),
+        (
+            "verify",
+            cmd_verify,
+            "the scorecard of the paper's claims from the finished runs under --out (trains nothing)",
+        ),
     ):
         add(name, func, help, f"results root to read runs from and write into (default: {layout.RESULTS})")
     return parser
@@ -139,7 +175,9 @@ def _seeds(text: str | None) -> list[int]:
         try:
             seed = int(part)
         except ValueError:
-            raise ConfigError(f"--seeds: {part!r} is not an integer; give comma-separated integers >= 0, e.g. --seeds 0,1,2") from None
+            raise ConfigError(
+                f"--seeds: {part!r} is not an integer; give comma-separated integers >= 0, e.g. --seeds 0,1,2"
+            ) from None
         if seed < 0:
             raise ConfigError(f"--seeds: {seed} is negative; seeds are integers >= 0")
         seeds.append(seed)
@@ -155,7 +193,9 @@ def _experiments(args) -> list[str]:
     comes after those whose runs it starts from (``init_from``)."""
     from experiments.registry import EXPERIMENTS, dependency_order, get_experiment
 
-    names = args.experiments or [name for name in sorted(EXPERIMENTS) if args.profile in get_experiment(name).config.profiles]
+    names = args.experiments or [
+        name for name in sorted(EXPERIMENTS) if args.profile in get_experiment(name).config.profiles
+    ]
     for name in names:
         get_experiment(name)  # validate early
     return [name for stage in dependency_order(names) for name in stage]
@@ -221,15 +261,26 @@ def cmd_list(args) -> int:
 
     for name, experiment in sorted(EXPERIMENTS.items()):
         config = experiment.config
-        print(f"{name}  ({experiment.paper_figures})  env{'s' if len(config.envs) > 1 else ''} {', '.join(config.envs)}")
+        print(
+            f"{name}  ({experiment.paper_figures})  env{'s' if len(config.envs) > 1 else ''} {', '.join(config.envs)}"
+        )
         print(f"  {experiment.description}")
         for algo, spec in config.algos.items():
             init = config.init_from(algo)
-            extra = f" (starts from {init.experiment}/{init.algo} [{init.preset}] of the same seed)" if init else ""
+            extra = (
+                f" (starts from {init.experiment}/{init.algo} [{init.preset}] of the same seed)"
+                if init
+                else ""
+            )
             print(f"  algo {algo:5s} presets {sorted(spec['presets'])} (default {spec['default']}){extra}")
         for profile, budget in config.profiles.items():
-            seeds = ", ".join(f"{algo} {list(seeds)}" for algo, seeds in budget.algo_seeds.items()) or f"{list(budget.seeds)}"
-            print(f"  profile {profile:8s} {budget.n_epochs} epochs x {budget.steps_per_epoch} steps, seeds {seeds}")
+            seeds = (
+                ", ".join(f"{algo} {list(seeds)}" for algo, seeds in budget.algo_seeds.items())
+                or f"{list(budget.seeds)}"
+            )
+            print(
+                f"  profile {profile:8s} {budget.n_epochs} epochs x {budget.steps_per_epoch} steps, seeds {seeds}"
+            )
     return 0
 
 
@@ -253,8 +304,15 @@ def _train(args, names: list[str], states: Sequence[RunState], out: Path) -> Non
     try:
         for stage in dependency_order(names):
             stage_specs = [state.spec for state in states if state.spec.experiment in stage]
-            outcomes += launch(stage_specs, out, experiments={name: get_experiment(name) for name in stage},
-                               launcher=args.launcher, workers=args.workers, address=args.address, progress=progress)
+            outcomes += launch(
+                stage_specs,
+                out,
+                experiments={name: get_experiment(name) for name in stage},
+                launcher=args.launcher,
+                workers=args.workers,
+                address=args.address,
+                progress=progress,
+            )
     finally:
         progress.close()
     for outcome in sorted(outcomes, key=lambda o: str(o.folder)):
@@ -281,11 +339,15 @@ def cmd_reproduce(args) -> int:
         if args.train:
             _train(args, names, states, out)
         else:
-            print(f"not training them (add --train to train them); regenerating from the {len(states) - len(not_finished)} "
-                  "finished runs")
+            print(
+                f"not training them (add --train to train them); regenerating from the {len(states) - len(not_finished)} "
+                "finished runs"
+            )
     roots = [root for root in layout.profile_roots(out, PROFILES) if _has_finished_runs(root)]
     if out not in roots:
-        raise ConfigError(f"--out {out}: no finished runs under {out / layout.RUNS}; nothing to regenerate (--train trains them)")
+        raise ConfigError(
+            f"--out {out}: no finished runs under {out / layout.RUNS}; nothing to regenerate (--train trains them)"
+        )
     for root in roots:
         _regenerate(root)
     return 0
@@ -297,7 +359,9 @@ def _regenerate(root: Path) -> None:
     _plot(root)
     _tables(root)
     _verify(root)
-    print(f"figures:   {root / analysis.FIGURES}\ntables:    {root / analysis.TABLES}\nscorecard: {root / analysis.SCORECARD}")
+    print(
+        f"figures:   {root / analysis.FIGURES}\ntables:    {root / analysis.TABLES}\nscorecard: {root / analysis.SCORECARD}"
+    )
 
 
 def cmd_status(args) -> int:
@@ -313,8 +377,12 @@ def cmd_status(args) -> int:
         print(f"{state.state:9s} {_describe(state.folder, out)}  {state.detail}")
     for state, kind in extras:
         why = f"extra: a {kind} run" if kind else "extra: outside the profile's seed lists"
-        print(f"{state.state:9s} {_describe(state.folder, out)}  {'; '.join(filter(None, (state.detail, why)))}")
-    extra = f"; {len(extras)} extra ({sum(s.state == FINISHED for s, _ in extras)} finished)" if extras else ""
+        print(
+            f"{state.state:9s} {_describe(state.folder, out)}  {'; '.join(filter(None, (state.detail, why)))}"
+        )
+    extra = (
+        f"; {len(extras)} extra ({sum(s.state == FINISHED for s, _ in extras)} finished)" if extras else ""
+    )
     print(", ".join(f"{sum(s.state == name for s in states)} {name}" for name in RUN_STATES) + extra)
     to_train = [state for state in states if state.state in (MISSING, PARTIAL)]
     if to_train:
@@ -331,7 +399,9 @@ def _describe(folder: Path, out: Path) -> str:
     return "/".join([experiment, env, algo, seed] if several else [experiment, algo, seed])
 
 
-def _extra_runs(args, names: list[str], specs: Sequence[RunSpec], out: Path) -> list[tuple[RunState, str | None]]:
+def _extra_runs(
+    args, names: list[str], specs: Sequence[RunSpec], out: Path
+) -> list[tuple[RunState, str | None]]:
     """Run folders of the requested experiments (and --algos, --envs, --seeds) that are not among the
     requested runs: seeds outside the profile's lists, other algos, evaluation runs (their manifest's
     ``kind``). Each with its state and that kind."""
@@ -339,16 +409,26 @@ def _extra_runs(args, names: list[str], specs: Sequence[RunSpec], out: Path) -> 
     from experiments.run_folder import RunFolder
     from experiments.runner import inspect_folder
 
-    requested = {layout.run_dir(out, s.experiment, s.env or get_experiment(s.experiment).config.env, s.algo, s.seed)
-                 for s in specs}
-    algos, envs, seeds = set(_split(args.algos)), {layout.env_slug(e) for e in _split(args.envs)}, set(_seeds(args.seeds))
+    requested = {
+        layout.run_dir(out, s.experiment, s.env or get_experiment(s.experiment).config.env, s.algo, s.seed)
+        for s in specs
+    }
+    algos, envs, seeds = (
+        set(_split(args.algos)),
+        {layout.env_slug(e) for e in _split(args.envs)},
+        set(_seeds(args.seeds)),
+    )
     extras = []
     for name in names:
         budget = get_experiment(name).config.budget(args.profile)
         for folder in sorted((out / layout.RUNS / name).glob("*/*/seed_*")):
             env, algo, seed = folder.parts[-3], folder.parts[-2], folder.name.removeprefix("seed_")
-            if folder in requested or (algos and algo not in algos) or (envs and env not in envs) \
-                    or (seeds and not (seed.isdigit() and int(seed) in seeds)):
+            if (
+                folder in requested
+                or (algos and algo not in algos)
+                or (envs and env not in envs)
+                or (seeds and not (seed.isdigit() and int(seed) in seeds))
+            ):
                 continue
             state = inspect_folder(folder, budget.steps_per_epoch, budget.n_epochs)
             try:
@@ -368,8 +448,10 @@ def _has_runs(root: Path) -> bool:
 def _has_finished_runs(root: Path) -> bool:
     from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
 
-    return any((read_manifest_file(folder / layout.MANIFEST)[0] or {}).get("status") == layout.STATUS_FINISHED
-               for folder in find_run_dirs(root))
+    return any(
+        (read_manifest_file(folder / layout.MANIFEST)[0] or {}).get("status") == layout.STATUS_FINISHED
+        for folder in find_run_dirs(root)
+    )
 
 
 # --- the cost of what is missing --------------------------------------------------------------------
@@ -379,8 +461,12 @@ def _report_not_finished(not_finished: Sequence[RunState], n_requested: int, out
     """Up front: how many runs are not finished, which, and what training the missing and partial ones costs."""
     from experiments.runner import MISSING, PARTIAL, RUN_STATES
 
-    counts = ", ".join(f"{n} {name}" for name in RUN_STATES if (n := sum(s.state == name for s in not_finished)))
-    print(f"{len(not_finished)} of the {n_requested} {args.profile} runs under {out} are not finished ({counts}):")
+    counts = ", ".join(
+        f"{n} {name}" for name in RUN_STATES if (n := sum(s.state == name for s in not_finished))
+    )
+    print(
+        f"{len(not_finished)} of the {n_requested} {args.profile} runs under {out} are not finished ({counts}):"
+    )
     costs = _ms_per_step(out)
     for state in not_finished:
         note = _cost_note(state, costs) if state.state in (MISSING, PARTIAL) else state.detail
@@ -397,9 +483,11 @@ def _estimate_line(to_train: Sequence[RunState], out: Path, args, costs: dict | 
     core_hours = sum(known) / 3600
     workers = max(1, min(getattr(args, "workers", 2), len(to_train)))
     unknown = len(seconds) - len(known)
-    return (f"estimated {core_hours:.2f} core-hours to train them (about {core_hours / workers:.1f} h on {workers} "
-            f"worker{'s' if workers > 1 else ''}), from the measured ms/step of finished runs of the same experiment and algo"
-            + (f"; {unknown} run(s) without a measured cost are not counted" if unknown else ""))
+    return (
+        f"estimated {core_hours:.2f} core-hours to train them (about {core_hours / workers:.1f} h on {workers} "
+        f"worker{'s' if workers > 1 else ''}), from the measured ms/step of finished runs of the same experiment and algo"
+        + (f"; {unknown} run(s) without a measured cost are not counted" if unknown else "")
+    )
 
 
 def _ms_per_step(root: Path) -> dict[tuple[str, str], list[float]]:
@@ -447,8 +535,11 @@ def _cost_note(state: RunState, costs: dict[tuple[str, str], list[float]]) -> st
     if seconds is None:
         return f"{state.steps_to_train:,} steps, no measured cost{resume}"
     measured = costs.get((state.spec.experiment, state.spec.algo))
-    source = (f"{statistics.median(measured):.1f} ms/step, median of {len(measured)} finished run(s)" if measured
-              else "the task file's core_hours")
+    source = (
+        f"{statistics.median(measured):.1f} ms/step, median of {len(measured)} finished run(s)"
+        if measured
+        else "the task file's core_hours"
+    )
     return f"{seconds / 3600:5.2f} core-h ({state.steps_to_train:,} steps at {source}{resume})"
 
 
@@ -517,9 +608,13 @@ def _verify(root: Path) -> None:
 
     _, problems = load_runs(root)
     claimed = {claim.experiment for claim in CLAIMS}
-    needed = [p for p in problems if p.unreadable and p.path.relative_to(root / layout.RUNS).parts[0] in claimed]
+    needed = [
+        p for p in problems if p.unreadable and p.path.relative_to(root / layout.RUNS).parts[0] in claimed
+    ]
     if needed:
-        raise CorruptRunError("\n".join(f"{p.describe(root)}; the scorecard needs it, so none was written" for p in needed))
+        raise CorruptRunError(
+            "\n".join(f"{p.describe(root)}; the scorecard needs it, so none was written" for p in needed)
+        )
     for line in version_differences(root):
         print(f"warning: {line}", file=sys.stderr)
     out = root / analysis.SCORECARD

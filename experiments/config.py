@@ -55,7 +55,11 @@ class Budget:
         return self.steps_per_epoch * self.n_epochs
 
     def as_dict(self) -> dict[str, Any]:
-        return {"steps_per_epoch": self.steps_per_epoch, "n_epochs": self.n_epochs, "total_steps": self.total_steps}
+        return {
+            "steps_per_epoch": self.steps_per_epoch,
+            "n_epochs": self.n_epochs,
+            "total_steps": self.total_steps,
+        }
 
 
 WARMUPS = ("random", "policy")
@@ -116,7 +120,9 @@ class TaskConfig:
 
     def budget(self, profile: str) -> Budget:
         if profile not in self.profiles:
-            raise ConfigError(f"unknown profile {profile!r} for {self.name}; valid profiles: {sorted(self.profiles)}")
+            raise ConfigError(
+                f"unknown profile {profile!r} for {self.name}; valid profiles: {sorted(self.profiles)}"
+            )
         return self.profiles[profile]
 
     def hyperparameters(self, algo: str, preset: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -128,7 +134,9 @@ class TaskConfig:
         presets = self._algo(algo)["presets"]
         preset = preset or self.algos[algo]["default"]
         if preset not in presets:
-            raise ConfigError(f"unknown preset {preset!r} for {algo} on {self.name}; valid presets: {sorted(presets)}")
+            raise ConfigError(
+                f"unknown preset {preset!r} for {algo} on {self.name}; valid presets: {sorted(presets)}"
+            )
         return preset, copy.deepcopy(presets[preset])
 
     def resolve(self, algo: str, profile: str, env_id: str, preset: str | None = None) -> ResolvedConfig:
@@ -147,7 +155,9 @@ class TaskConfig:
             budget=budget,
             preset=preset,
             hyperparameters=hyperparameters,
-            arguments=resolve_arguments(algorithm, hyperparameters, gamma=self.gamma, total_steps=budget.total_steps),
+            arguments=resolve_arguments(
+                algorithm, hyperparameters, gamma=self.gamma, total_steps=budget.total_steps
+            ),
             schedule=hyperparameters.get("schedule") or {},
             gamma=self.gamma,
             eval_episodes=self.eval_episodes_for(profile),
@@ -178,7 +188,9 @@ class ResolvedConfig:
     init_from: InitFrom | None
 
 
-def resolve_arguments(algorithm: str, hyperparameters: dict[str, Any], *, gamma: float, total_steps: int) -> dict[str, Any]:
+def resolve_arguments(
+    algorithm: str, hyperparameters: dict[str, Any], *, gamma: float, total_steps: int
+) -> dict[str, Any]:
     """Constructor arguments of ``algorithm`` from a task preset's ``hyperparameters``: the algorithm's
     named preset (SQL's ``preset:``) filled in under them, the replay buffer capped at the run's total
     steps (a buffer that can never fill behaves identically, and checkpoints stay small; deviation
@@ -224,7 +236,9 @@ def load_task(name: str | Path) -> TaskConfig:
     for algo, entry in raw["algos"].items():
         unknown = set(entry) - _ALGO_KEYS
         if unknown:
-            raise ConfigError(f"{path}: algo {algo!r} has unknown key(s) {sorted(unknown)}; valid: {sorted(_ALGO_KEYS)}")
+            raise ConfigError(
+                f"{path}: algo {algo!r} has unknown key(s) {sorted(unknown)}; valid: {sorted(_ALGO_KEYS)}"
+            )
         if entry.get("algorithm", algo) not in ALGORITHMS:
             raise ConfigError(f"{path}: algo {algo!r} needs algorithm: one of {list(ALGORITHMS)}")
         if entry.get("warmup", "random") not in WARMUPS:
@@ -240,5 +254,7 @@ def load_task(name: str | Path) -> TaskConfig:
         algos=raw["algos"],
         default_algos=tuple(raw.get("default_algos", raw["algos"])),
         envs=envs,
-        sections={k: v for k, v in raw.items() if k not in _KNOWN_KEYS and k != "shared" and not k.startswith("_")},
+        sections={
+            k: v for k, v in raw.items() if k not in _KNOWN_KEYS and k != "shared" and not k.startswith("_")
+        },
     )

@@ -23,7 +23,9 @@ class Episode:
         return float(np.sum(np.asarray(self.rewards) * gamma ** np.arange(len(self.rewards))))
 
 
-def rollout(model: BaseAlgorithm, env: gym.Env, *, deterministic: bool, seed: int, options: dict | None = None) -> Episode:
+def rollout(
+    model: BaseAlgorithm, env: gym.Env, *, deterministic: bool, seed: int, options: dict | None = None
+) -> Episode:
     """One episode. ``deterministic=False`` is the policy as it acts: SQL's sampler with fresh noise,
     SAC's Gaussian, and DDPG's actor (its OU noise belongs to training, not to the policy)."""
     obs, _ = env.reset(seed=seed, options=options)
@@ -50,7 +52,9 @@ def derived_seed(run_seed: int, purpose: int, *keys: int) -> int:
     return int(np.random.SeedSequence([run_seed, purpose, *keys]).generate_state(1)[0])
 
 
-def evaluate(model: BaseAlgorithm, env: gym.Env, *, n_episodes: int, deterministic: bool, run_seed: int, epoch: int) -> list[Episode]:
+def evaluate(
+    model: BaseAlgorithm, env: gym.Env, *, n_episodes: int, deterministic: bool, run_seed: int, epoch: int
+) -> list[Episode]:
     return [
         rollout(model, env, deterministic=deterministic, seed=derived_seed(run_seed, EVALUATION, epoch, i))
         for i in range(n_episodes)

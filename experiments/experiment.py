@@ -43,7 +43,9 @@ class Experiment:
     metrics: str | Callable[[], TaskMetrics] = "experiments.metrics:TaskMetrics"
     write_artifacts: str | ArtifactWriter | None = None
     figures: tuple[str | FigureMaker, ...] = field(default_factory=tuple)  # the experiment's own figure code
-    figure_specs: tuple[FigureSpec, ...] = field(default_factory=tuple)  # generic figures of the analysis layer
+    figure_specs: tuple[FigureSpec, ...] = field(
+        default_factory=tuple
+    )  # generic figures of the analysis layer
     epoch_hook: str | EpochHook | None = None  # called by the runner at the start of every epoch
     finalize: str | Finalizer | None = None  # called by ``run``/``reproduce`` after the experiment's runs
 

@@ -76,8 +76,14 @@ class StepProgress:
     def __init__(self, steps_to_train: dict[RunSpec, int]):
         self._planned = dict(steps_to_train)
         self._counted = dict.fromkeys(steps_to_train, 0)
-        self._bar = tqdm(total=sum(self._planned.values()), desc="env steps", unit="step", unit_scale=True,
-                         smoothing=0.05, disable=not self._planned)
+        self._bar = tqdm(
+            total=sum(self._planned.values()),
+            desc="env steps",
+            unit="step",
+            unit_scale=True,
+            smoothing=0.05,
+            disable=not self._planned,
+        )
 
     def add(self, spec: RunSpec, steps: int) -> None:
         steps = min(steps, self._planned.get(spec, 0) - self._counted.get(spec, 0))
@@ -133,7 +139,9 @@ def _run_one(index: int, experiment: Experiment, spec: RunSpec, root: str) -> Ru
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt_once)
     try:
-        if _worker_stop is not None and _worker_stop.is_set():  # after the handlers: a stop never slips between
+        if (
+            _worker_stop is not None and _worker_stop.is_set()
+        ):  # after the handlers: a stop never slips between
             raise Interrupted()  # a queued run after the launcher stopped: never started
         on_epoch = None if _worker_progress is None else lambda steps: _worker_progress.put((index, steps))
         return run(experiment, spec, root, on_epoch=on_epoch)
@@ -165,11 +173,17 @@ def launch(
     context = get_context("spawn")
     reports, stop = context.Queue(), context.Event()
     outcomes, errors = [], []
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context,
-                               initializer=_init_worker, initargs=(reports, stop))
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(specs)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(reports, stop),
+    )
     try:
-        pending = {pool.submit(_run_one, index, experiments[spec.experiment], spec, root): spec
-                   for index, spec in enumerate(specs)}
+        pending = {
+            pool.submit(_run_one, index, experiments[spec.experiment], spec, root): spec
+            for index, spec in enumerate(specs)
+        }
         while pending:
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             _count_reports(reports, specs, progress)
@@ -182,7 +196,9 @@ def launch(
                 except Exception as error:  # noqa: BLE001  (reported together below)
                     errors.append(f"{spec.describe()}: {type(error).__name__}: {error}")
                 except KeyboardInterrupt:  # the worker alone was stopped (SIGTERM to its pid)
-                    errors.append(f"{spec.describe()}: interrupted; it resumes from its last checkpoint when run again")
+                    errors.append(
+                        f"{spec.describe()}: interrupted; it resumes from its last checkpoint when run again"
+                    )
     except KeyboardInterrupt:
         stop.set()
         with _interrupts_ignored():  # a second Ctrl-C must not abandon the workers half-way
@@ -235,8 +251,13 @@ def _run_on_ray(experiment: Experiment, spec: RunSpec, root: str) -> RunOutcome:
     return run(experiment, spec, root)
 
 
-def _launch_ray(specs: Sequence[RunSpec], experiments: Mapping[str, Experiment], root: str, address: str | None,
-                progress: StepProgress | None) -> list[RunOutcome]:
+def _launch_ray(
+    specs: Sequence[RunSpec],
+    experiments: Mapping[str, Experiment],
+    root: str,
+    address: str | None,
+    progress: StepProgress | None,
+) -> list[RunOutcome]:
     try:
         import ray
     except ImportError as error:

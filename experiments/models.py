@@ -56,7 +56,9 @@ class _PolicyWarmup:
 @functools.cache
 def with_policy_warmup(cls: type[BaseAlgorithm]) -> type[BaseAlgorithm]:
     """``cls`` acting with its policy during the warm-up (:class:`_PolicyWarmup`); one class per ``cls``."""
-    return type(f"PolicyWarmup{cls.__name__}", (_PolicyWarmup, cls), {"_warmup_base": cls, "__module__": __name__})
+    return type(
+        f"PolicyWarmup{cls.__name__}", (_PolicyWarmup, cls), {"_warmup_base": cls, "__module__": __name__}
+    )
 
 
 def _new_policy_warmup(base: type[BaseAlgorithm]) -> BaseAlgorithm:
@@ -66,8 +68,12 @@ def _new_policy_warmup(base: type[BaseAlgorithm]) -> BaseAlgorithm:
 
 # Checkpoints of runs started before with_policy_warmup pickled the model's class by these names; a
 # resume of such a run (``python -m experiments run`` again) unpickles it through here.
-_PICKLED_WARMUP_NAMES = {"PolicyWarmupSQL": "sql", "PolicyWarmupDDPG": "ddpg", "PolicyWarmupSAC": "sac",
-                         "PolicyWarmupTD3": "td3"}
+_PICKLED_WARMUP_NAMES = {
+    "PolicyWarmupSQL": "sql",
+    "PolicyWarmupDDPG": "ddpg",
+    "PolicyWarmupSAC": "sac",
+    "PolicyWarmupTD3": "td3",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -133,7 +139,9 @@ def make_model(config: ResolvedConfig, env: gym.Env, *, seed: int) -> BaseAlgori
     return build_model(config.algorithm, env, config.arguments, seed=seed, warmup=config.warmup)
 
 
-def build_model(algo: str, env: gym.Env, arguments: dict[str, Any], *, seed: int, warmup: str = "random") -> BaseAlgorithm:
+def build_model(
+    algo: str, env: gym.Env, arguments: dict[str, Any], *, seed: int, warmup: str = "random"
+) -> BaseAlgorithm:
     """A fresh model of algorithm ``algo`` from its constructor ``arguments``
     (:func:`experiments.config.resolve_arguments`), with the seed, the device and the policy class for the
     env's observations unless the arguments name one (``"module:Class"``). Its :func:`resolved_arguments`
@@ -141,7 +149,9 @@ def build_model(algo: str, env: gym.Env, arguments: dict[str, Any], *, seed: int
     policy during the warm-up (see :class:`_PolicyWarmup`)."""
     arguments = {**arguments, "seed": seed, "verbose": 0, "device": "cpu"}
     if "policy" not in arguments:  # a task may name a policy class of its own ("module:Class")
-        arguments["policy"] = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
+        arguments["policy"] = (
+            "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
+        )
     kwargs = dict(arguments)
     if isinstance(kwargs.get("train_freq"), list):  # YAML's [1, episode]: SB3 wants a tuple
         kwargs["train_freq"] = tuple(kwargs["train_freq"])
@@ -192,10 +202,14 @@ def _load_policy_state(policy: BasePolicy, state: dict[str, th.Tensor], source: 
     try:
         missing, unexpected = policy.load_state_dict(state, strict=False)
     except RuntimeError as error:  # shape mismatch: another network size
-        raise ValueError(f"the weights in {source} do not fit this model's networks (another net_arch?): {error}") from error
+        raise ValueError(
+            f"the weights in {source} do not fit this model's networks (another net_arch?): {error}"
+        ) from error
     missing = [k for k in missing if not _is_target(k)]
     if missing or unexpected:
-        raise ValueError(f"the weights in {source} do not match this policy: missing {missing}, unexpected {list(unexpected)}")
+        raise ValueError(
+            f"the weights in {source} do not match this policy: missing {missing}, unexpected {list(unexpected)}"
+        )
     for target, online in TARGET_NETWORKS.items():
         if hasattr(policy, target):
             getattr(policy, target).load_state_dict(getattr(policy, online).state_dict())
@@ -214,7 +228,9 @@ def load_weights(model: BaseAlgorithm, path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path} holds {data['algorithm']} weights; this model is {key}")
     for space in ("observation_space", "action_space"):
         if data[space] != getattr(model, space):
-            raise ValueError(f"{path} was trained with {space} {data[space]}; this model has {getattr(model, space)}")
+            raise ValueError(
+                f"{path} was trained with {space} {data[space]}; this model has {getattr(model, space)}"
+            )
     _load_policy_state(model.policy, state, str(path))
     if "log_ent_coef" in variables and isinstance(getattr(model, "log_ent_coef", None), th.Tensor):
         with th.no_grad():
@@ -225,7 +241,9 @@ def load_weights(model: BaseAlgorithm, path: str | Path) -> dict[str, Any]:
 def load_policy(path: str | Path) -> BasePolicy:
     """The policy of a weights file on its own (evaluation mode), e.g. to roll it out or read its Q."""
     data, state, _ = read_weights(path)
-    policy = data["policy_class"](data["observation_space"], data["action_space"], lambda _: 0.0, **data["policy_kwargs"])
+    policy = data["policy_class"](
+        data["observation_space"], data["action_space"], lambda _: 0.0, **data["policy_kwargs"]
+    )
     _load_policy_state(policy, state, str(path))
     policy.set_training_mode(False)
     return policy

@@ -18,8 +18,11 @@ __all__ = ["EXPERIMENTS", "Experiment", "dependency_order", "figure_specs", "get
 
 
 def _discover() -> dict[str, Experiment]:
-    experiments = [importlib.import_module(f"{tasks.__name__}.{module.name}").EXPERIMENT
-                   for module in pkgutil.iter_modules(tasks.__path__) if module.ispkg]
+    experiments = [
+        importlib.import_module(f"{tasks.__name__}.{module.name}").EXPERIMENT
+        for module in pkgutil.iter_modules(tasks.__path__)
+        if module.ispkg
+    ]
     return {experiment.name: experiment for experiment in experiments}
 
 

@@ -74,15 +74,21 @@ class RunFolder:
             return None
         if not self.manifest_path.exists():
             if any(p.name != layout.LOCK for p in self.path.iterdir()):
-                raise CorruptRunError(f"{self.path} has files but no {layout.MANIFEST}; move it away to rerun this run")
+                raise CorruptRunError(
+                    f"{self.path} has files but no {layout.MANIFEST}; move it away to rerun this run"
+                )
             return None
         manifest, why = read_manifest_file(self.manifest_path, required=("status", "profile"))
         if manifest is None:
-            raise CorruptRunError(f"{self.manifest_path} is not a valid manifest ({why}); move the folder away to rerun it")
+            raise CorruptRunError(
+                f"{self.manifest_path} is not a valid manifest ({why}); move the folder away to rerun it"
+            )
         return manifest
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+        atomic_write_text(
+            self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+        )
 
     # --- progress.csv -----------------------------------------------------------------------------
 
@@ -122,7 +128,9 @@ class RunFolder:
         lines = path.read_bytes().splitlines(keepends=True)
         kept = lines[: epoch + 1]
         epochs = [line.split(b",", 1)[0] for line in kept[1:]]
-        if epochs != [str(e).encode() for e in range(1, epoch + 1)] or not all(line.endswith(b"\n") for line in kept):
+        if epochs != [str(e).encode() for e in range(1, epoch + 1)] or not all(
+            line.endswith(b"\n") for line in kept
+        ):
             raise CorruptRunError(
                 f"{path} lacks the rows of epochs 1..{epoch} its checkpoint covers; move the folder away to rerun it"
             )
@@ -142,7 +150,9 @@ class RunFolder:
                     f"{path} is a checkpoint of the runner before exact resume, which cannot resume exactly; "
                     "let the process that runs it finish, or move the folder away to rerun it"
                 )
-            raise CorruptRunError(f"{pointer} points to {path}, which is incomplete; move the folder away to rerun it")
+            raise CorruptRunError(
+                f"{pointer} points to {path}, which is incomplete; move the folder away to rerun it"
+            )
         return path
 
     def save_checkpoint(self, epoch: int, state: dict[str, Any]) -> None:
@@ -177,7 +187,9 @@ class RunFolder:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:
-                raise CorruptRunError(f"{self.path} is being run by another process; wait for it or stop it") from error
+                raise CorruptRunError(
+                    f"{self.path} is being run by another process; wait for it or stop it"
+                ) from error
             yield
 
 

@@ -87,8 +87,12 @@ class InitSource:
         except ValueError:
             folder = self.folder
         keys = ("experiment", "env", "algo", "seed", "profile", "preset")
-        return {"run": folder.as_posix(), **{k: self.manifest.get(k) for k in keys}, "git": self.manifest.get("git"),
-                "weights": str(Path(layout.ARTIFACTS) / self.weights.name)}
+        return {
+            "run": folder.as_posix(),
+            **{k: self.manifest.get(k) for k in keys},
+            "git": self.manifest.get("git"),
+            "weights": str(Path(layout.ARTIFACTS) / self.weights.name),
+        }
 
 
 def resolve_env(task: TaskConfig, spec: RunSpec) -> str:
@@ -163,7 +167,9 @@ def setup(experiment: Experiment, spec: RunSpec, root: str | Path) -> Setup:
     env_id = resolve_env(task, spec)
     config = task.resolve(spec.algo, spec.profile, env_id, spec.preset)
     if config.schedule and experiment.epoch_hook is None:
-        raise ConfigError(f"{spec.algo} on {spec.experiment} has a schedule, but the experiment has no epoch hook to apply it")
+        raise ConfigError(
+            f"{spec.algo} on {spec.experiment} has a schedule, but the experiment has no epoch hook to apply it"
+        )
     folder = RunFolder.of(root, spec.experiment, env_id, spec.algo, spec.seed)
     return Setup(spec, config, folder)
 
@@ -186,12 +192,21 @@ def run(
     if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
         _check_same_run(manifest, spec, run_setup.config.preset, folder)
         folder.check_progress()
-        return RunOutcome(spec, folder.path, "skipped")  # without taking the lock: a finished run is never touched
+        return RunOutcome(
+            spec, folder.path, "skipped"
+        )  # without taking the lock: a finished run is never touched
     # A run that has a checkpoint resumes from it and needs no initial weights any more.
     init = init_source(experiment.config, spec, root) if folder.latest_checkpoint() is None else None
     with folder.exclusive():
-        return _run_locked(experiment, run_setup, root, init, progress=progress,
-                           checkpoint_every_s=checkpoint_every_s, on_epoch=on_epoch)
+        return _run_locked(
+            experiment,
+            run_setup,
+            root,
+            init,
+            progress=progress,
+            checkpoint_every_s=checkpoint_every_s,
+            on_epoch=on_epoch,
+        )
 
 
 def _run_locked(
@@ -253,8 +268,17 @@ def _run_locked(
             scheduled = {} if epoch_hook is None else epoch_hook(model, epoch, config.schedule, spec.seed)
             model.learn(budget.steps_per_epoch, reset_num_timesteps=False, callback=callback)
             epoch += 1
-            deployed = evaluate(model, eval_env, n_episodes=eval_episodes, deterministic=True, run_seed=spec.seed, epoch=epoch)
-            exploring = evaluate(model, eval_env, n_episodes=eval_episodes, deterministic=False, run_seed=spec.seed, epoch=epoch)
+            deployed = evaluate(
+                model, eval_env, n_episodes=eval_episodes, deterministic=True, run_seed=spec.seed, epoch=epoch
+            )
+            exploring = evaluate(
+                model,
+                eval_env,
+                n_episodes=eval_episodes,
+                deterministic=False,
+                run_seed=spec.seed,
+                epoch=epoch,
+            )
             wall_time += time.perf_counter() - started
             row = {
                 layout.EPOCH: epoch,
@@ -262,8 +286,12 @@ def _run_locked(
                 layout.WALL_TIME: round(wall_time, 3),
                 layout.EVAL_RETURN_DEPLOYED: np.mean([e.undiscounted_return() for e in deployed]),
                 layout.EVAL_RETURN_EXPLORING: np.mean([e.undiscounted_return() for e in exploring]),
-                layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean([e.discounted_return(config.gamma) for e in deployed]),
-                layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean([e.discounted_return(config.gamma) for e in exploring]),
+                layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean(
+                    [e.discounted_return(config.gamma) for e in deployed]
+                ),
+                layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean(
+                    [e.discounted_return(config.gamma) for e in exploring]
+                ),
                 **scheduled,
                 **metrics.epoch_metrics(deployed, exploring),
             }
@@ -281,8 +309,11 @@ def _run_locked(
             write_artifacts(model, eval_env, folder.artifacts)
     except KeyboardInterrupt:  # SIGTERM or Ctrl-C (the launchers turn both into KeyboardInterrupt)
         checkpoint = folder.latest_checkpoint()
-        manifest.update(status=layout.STATUS_INTERRUPTED, interrupted_at=now(),
-                        resumes_from_epoch=0 if checkpoint is None else checkpoint_epoch(checkpoint))
+        manifest.update(
+            status=layout.STATUS_INTERRUPTED,
+            interrupted_at=now(),
+            resumes_from_epoch=0 if checkpoint is None else checkpoint_epoch(checkpoint),
+        )
         folder.write_manifest(manifest)
         raise
     manifest.update(status=layout.STATUS_FINISHED, finished_at=now(), wall_time_s=round(wall_time, 1))
@@ -321,7 +352,9 @@ def inspect_run(experiment: Experiment, spec: RunSpec, root: str | Path) -> RunS
     run_setup = setup(experiment, spec, root)
     budget = run_setup.config.budget
     state = inspect_folder(run_setup.folder.path, budget.steps_per_epoch, budget.n_epochs)
-    if state.state in (FINISHED, PARTIAL) and (conflict := _conflict(run_setup.folder, spec, run_setup.config.preset)):
+    if state.state in (FINISHED, PARTIAL) and (
+        conflict := _conflict(run_setup.folder, spec, run_setup.config.preset)
+    ):
         return RunState(state.folder, CONFLICT, conflict, state.steps_total, spec=spec)
     return dataclasses.replace(state, spec=spec)
 
@@ -339,12 +372,20 @@ def inspect_folder(folder: Path, steps_per_epoch: int, n_epochs: int) -> RunStat
             return RunState(folder, FINISHED, f"profile {manifest['profile']}", total, total)
         checkpoint = run_folder.latest_checkpoint()
     except OlderCheckpointError as error:
-        return RunState(folder, PARTIAL, f"profile {manifest['profile']}, {manifest['status']}: {error}", total, resumable=False)
+        return RunState(
+            folder,
+            PARTIAL,
+            f"profile {manifest['profile']}, {manifest['status']}: {error}",
+            total,
+            resumable=False,
+        )
     except CorruptRunError as error:
         return RunState(folder, CORRUPT, str(error), total)
     resumes = 0 if checkpoint is None else checkpoint_epoch(checkpoint)
-    detail = (f"profile {manifest['profile']}, {manifest['status']}, {run_folder.epochs_written()} epochs written, "
-              f"resumes from epoch {resumes}")
+    detail = (
+        f"profile {manifest['profile']}, {manifest['status']}, {run_folder.epochs_written()} epochs written, "
+        f"resumes from epoch {resumes}"
+    )
     return RunState(folder, PARTIAL, detail, total, resumes * steps_per_epoch)
 
 
@@ -402,17 +443,22 @@ def _check_same_run(manifest: dict[str, Any], spec: RunSpec, preset: str, folder
 # --- checkpoints ------------------------------------------------------------------------------------
 
 
-def save_checkpoint(folder: RunFolder, model: BaseAlgorithm, epoch: int, wall_time: float, metrics: TaskMetrics) -> None:
+def save_checkpoint(
+    folder: RunFolder, model: BaseAlgorithm, epoch: int, wall_time: float, metrics: TaskMetrics
+) -> None:
     """The whole training state after ``epoch``, in one pickle: the model object itself (optimisers, replay
     buffer, action noise, _last_obs, episode counters and ep_info_buffer, SQL's and DDPG's target-copy
     counters) with its training env, the global RNGs and the metric state."""
-    folder.save_checkpoint(epoch, {
-        "epoch": epoch,
-        "wall_time": wall_time,
-        "model": model,
-        "metrics": metrics.state_dict(),
-        "rng": {"torch": th.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002 (SB3 seeds the global RNGs)
-    })
+    folder.save_checkpoint(
+        epoch,
+        {
+            "epoch": epoch,
+            "wall_time": wall_time,
+            "model": model,
+            "metrics": metrics.state_dict(),
+            "rng": {"torch": th.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002 (SB3 seeds the global RNGs)
+        },
+    )
 
 
 def _restore(checkpoint: Path, metrics: TaskMetrics) -> tuple[BaseAlgorithm, int, float]:

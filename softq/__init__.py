@@ -18,8 +18,12 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 __all__ = ["SQL", "MultiInputSQLPolicy", "SQLPolicy", "load_presets", "__version__"]
-_LAZY = {"SQL": "softq.sql", "load_presets": "softq.sql", "SQLPolicy": "softq.policies",
-         "MultiInputSQLPolicy": "softq.policies"}
+_LAZY = {
+    "SQL": "softq.sql",
+    "load_presets": "softq.sql",
+    "SQLPolicy": "softq.policies",
+    "MultiInputSQLPolicy": "softq.policies",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -43,7 +43,9 @@ class AverageQ(nn.Module):
         super().__init__()
         if len(q_functions) == 0:
             raise ValueError("compose at least one Q function")
-        weights = [1.0 / len(q_functions)] * len(q_functions) if weights is None else [float(w) for w in weights]
+        weights = (
+            [1.0 / len(q_functions)] * len(q_functions) if weights is None else [float(w) for w in weights]
+        )
         if len(weights) != len(q_functions):
             raise ValueError(f"got {len(weights)} weights for {len(q_functions)} Q functions")
         if any(not np.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
@@ -58,7 +60,10 @@ class AverageQ(nn.Module):
             self._q_functions.append(q)
 
     def forward(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        return cast(th.Tensor, sum(w * q(features, actions) for w, q in zip(self.weights, self._q_functions, strict=True)))
+        return cast(
+            th.Tensor,
+            sum(w * q(features, actions) for w, q in zip(self.weights, self._q_functions, strict=True)),
+        )
 
 
 def compose(
@@ -95,7 +100,9 @@ def compose(
         raise ValueError(f"unknown bandwidth_rule {bandwidth_rule!r}; valid: {BANDWIDTH_RULES}")
     n_updated = int(kernel_n_particles * kernel_update_ratio)
     if n_updated < 1 or kernel_n_particles - n_updated < 2:
-        raise ValueError(f"{kernel_n_particles} particles at ratio {kernel_update_ratio} leave no updated or < 2 fixed particles")
+        raise ValueError(
+            f"{kernel_n_particles} particles at ratio {kernel_update_ratio} leave no updated or < 2 fixed particles"
+        )
     if seed is not None:
         th.manual_seed(seed)
     policy = SQLPolicy(observation_space, action_space, lambda _: learning_rate, net_arch=list(net_arch))
@@ -106,7 +113,9 @@ def compose(
     optimizer = th.optim.Adam(policy.sampler.parameters(), lr=learning_rate)
     states = th.as_tensor(np.asarray(states), dtype=th.float32)
     if states.shape[1:] != observation_space.shape or len(states) == 0:
-        raise ValueError(f"states must have shape (N >= 1, *{observation_space.shape}), got {tuple(states.shape)}")
+        raise ValueError(
+            f"states must have shape (N >= 1, *{observation_space.shape}), got {tuple(states.shape)}"
+        )
     policy.set_training_mode(True)
     for _ in range(n_updates):
         batch = states[th.randint(len(states), (batch_size,))]
@@ -159,4 +168,6 @@ def compose_sql(models: Sequence, states: np.ndarray | th.Tensor | None = None, 
     if states is None:
         states = np.concatenate([replay_observations(m) for m in models])
     kwargs.setdefault("net_arch", first.policy.net_arch)
-    return compose([m.policy.qf for m in models], first.observation_space, first.action_space, states, **kwargs)
+    return compose(
+        [m.policy.qf for m in models], first.observation_space, first.action_space, states, **kwargs
+    )

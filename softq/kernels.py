@@ -100,7 +100,9 @@ def svgd_direction(
     return (kappa[..., None] * grad_log_density[..., :, None, :] + grad_kappa).mean(dim=-3)
 
 
-def autograd_score(log_density: Callable[[th.Tensor, th.Tensor], th.Tensor]) -> Callable[[th.Tensor, th.Tensor], th.Tensor]:
+def autograd_score(
+    log_density: Callable[[th.Tensor, th.Tensor], th.Tensor],
+) -> Callable[[th.Tensor, th.Tensor], th.Tensor]:
     """The score grad_a log p(a | s) of any differentiable log density, by autograd, for
     :func:`amortized_svgd_loss`."""
 
@@ -147,7 +149,9 @@ def amortized_svgd_loss(
         noise = th.randn(batch_size, n_particles, action_dim, device=features.device)
     else:
         if noise.shape != (batch_size, n_particles, action_dim):
-            raise ValueError(f"noise has shape {tuple(noise.shape)}, expected {(batch_size, n_particles, action_dim)}")
+            raise ValueError(
+                f"noise has shape {tuple(noise.shape)}, expected {(batch_size, n_particles, action_dim)}"
+            )
         noise = noise.to(features.device)
     n_fixed = n_particles - n_updated
     state_features = features[:, None, :]
@@ -155,7 +159,9 @@ def amortized_svgd_loss(
     # the score at them; only the updated particles are back-propagated into the sampler.
     with th.no_grad():
         fixed_actions = sampler(state_features, noise[:, :n_fixed])
-        grad_log_p = score(state_features if score_features is None else score_features[:, None, :], fixed_actions)
+        grad_log_p = score(
+            state_features if score_features is None else score_features[:, None, :], fixed_actions
+        )
     updated_actions = sampler(state_features, noise[:, n_fixed:])
     direction = svgd_direction(fixed_actions, grad_log_p, updated_actions.detach(), rule)
     return -(updated_actions * direction).sum(-1).mean()

@@ -48,7 +48,9 @@ def _init_xavier(module: nn.Module) -> None:
 def first_layer_on_pair(first: nn.Linear, features: th.Tensor, other: th.Tensor) -> th.Tensor:
     """W [s, x] + b computed as (W_s s + b) + W_x x, features broadcast against ``other``."""
     n_features = features.shape[-1]
-    return F.linear(features, first.weight[:, :n_features], first.bias) + F.linear(other, first.weight[:, n_features:])
+    return F.linear(features, first.weight[:, :n_features], first.bias) + F.linear(
+        other, first.weight[:, n_features:]
+    )
 
 
 def mlp_on_pair(net: nn.Sequential, features: th.Tensor, other: th.Tensor) -> th.Tensor:
@@ -67,7 +69,9 @@ def mlp_on_pair(net: nn.Sequential, features: th.Tensor, other: th.Tensor) -> th
 class QNetwork(nn.Module):
     """Q_soft(s, a): MLP on the concatenated features and action, scalar output."""
 
-    def __init__(self, features_dim: int, action_dim: int, net_arch: list[int], activation_fn: type[nn.Module]):
+    def __init__(
+        self, features_dim: int, action_dim: int, net_arch: list[int], activation_fn: type[nn.Module]
+    ):
         super().__init__()
         self.net = nn.Sequential(*create_mlp(features_dim + action_dim, 1, net_arch, activation_fn))
         _init_xavier(self.net)
@@ -102,7 +106,9 @@ class QNetwork(nn.Module):
 class SamplingNetwork(nn.Module):
     """The sampler f(s, xi) of Sec. 3.2: noise enters with the state at the first layer, tanh output."""
 
-    def __init__(self, features_dim: int, action_dim: int, net_arch: list[int], activation_fn: type[nn.Module]):
+    def __init__(
+        self, features_dim: int, action_dim: int, net_arch: list[int], activation_fn: type[nn.Module]
+    ):
         super().__init__()
         self.action_dim = action_dim
         self.net = nn.Sequential(*create_mlp(features_dim + action_dim, action_dim, net_arch, activation_fn))
@@ -176,10 +182,14 @@ class SQLPolicy(BasePolicy):
         # concatenate) are one object for all three.
         self.features_extractor = self.make_features_extractor()
         trainable = any(True for _ in self.features_extractor.parameters())
-        self.target_features_extractor = copy.deepcopy(self.features_extractor) if trainable else self.features_extractor
+        self.target_features_extractor = (
+            copy.deepcopy(self.features_extractor) if trainable else self.features_extractor
+        )
         self.target_features_extractor.requires_grad_(False)
         own_sampler_extractor = trainable and not self.share_features_extractor
-        self.sampler_features_extractor = self.make_features_extractor() if own_sampler_extractor else self.features_extractor
+        self.sampler_features_extractor = (
+            self.make_features_extractor() if own_sampler_extractor else self.features_extractor
+        )
         features_dim = self.features_extractor.features_dim
         action_dim = get_action_dim(self.action_space)
         self.qf = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
@@ -190,12 +200,18 @@ class SQLPolicy(BasePolicy):
         # SQL.train sets each optimizer's learning rate from its own schedule before every update.
         optimizer_kwargs = dict(self.optimizer_kwargs)
         if self.optimizer_class is th.optim.Adam:
-            optimizer_kwargs.setdefault("fused", True)  # one kernel per step, not ~10 per parameter; same update
-        self.qf_optimizer = self.optimizer_class(self.q_parameters()[0], lr=lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]  # SB3 types it as the base Optimizer
+            optimizer_kwargs.setdefault(
+                "fused", True
+            )  # one kernel per step, not ~10 per parameter; same update
+        self.qf_optimizer = self.optimizer_class(
+            self.q_parameters()[0], lr=lr_schedule(1), **optimizer_kwargs
+        )  # type: ignore[call-arg]  # SB3 types it as the base Optimizer
         sampler_parameters = [*self.sampler.parameters()]
         if own_sampler_extractor:
             sampler_parameters += self.sampler_features_extractor.parameters()
-        self.sampler_optimizer = self.optimizer_class(sampler_parameters, lr=lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]  # SB3 types it as the base Optimizer
+        self.sampler_optimizer = self.optimizer_class(
+            sampler_parameters, lr=lr_schedule(1), **optimizer_kwargs
+        )  # type: ignore[call-arg]  # SB3 types it as the base Optimizer
 
     def q_parameters(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         """(online, target) parameters of Q and its features extractor, in matching order (target updates)."""
@@ -248,7 +264,11 @@ class SQLPolicy(BasePolicy):
     def sample_actions(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         features = self.sampler_features(obs)
         n = features.shape[0]
-        noise = self.deterministic_noise(n, features.device) if deterministic else self.sample_noise(n, device=features.device)
+        noise = (
+            self.deterministic_noise(n, features.device)
+            if deterministic
+            else self.sample_noise(n, device=features.device)
+        )
         return self.sampler(features, noise)
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
@@ -288,5 +308,7 @@ class CnnSQLPolicy(SQLPolicy):
 class MultiInputSQLPolicy(SQLPolicy):
     """:class:`SQLPolicy` for Dict observations (concatenated by CombinedExtractor)."""
 
-    def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs):
+    def __init__(
+        self, *args, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs
+    ):
         super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]

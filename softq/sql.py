@@ -170,12 +170,16 @@ class SQL(OffPolicyAlgorithm):
         self.kernel_n_particles = kernel_n_particles
         self.kernel_update_ratio = kernel_update_ratio
         self.bandwidth_rule = bandwidth_rule
-        self._n_calls = 0  # env.step() calls, for the target copy (restored by load, unlike _setup_model state)
+        self._n_calls = (
+            0  # env.step() calls, for the target copy (restored by load, unlike _setup_model state)
+        )
         if _init_setup_model:
             self._setup_model()
 
     @classmethod
-    def from_preset(cls, preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any) -> SQL:
+    def from_preset(
+        cls, preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any
+    ) -> SQL:
         """Build SQL from a named preset (``code``, ``paper`` or ``zoo/<env id>``, see :func:`load_presets`);
         ``overrides`` win over preset values."""
         presets = load_presets()
@@ -218,7 +222,9 @@ class SQL(OffPolicyAlgorithm):
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SQL:
-        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
+        return super().learn(
+            total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar
+        )
 
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
         self.policy.set_training_mode(True)
@@ -253,7 +259,9 @@ class SQL(OffPolicyAlgorithm):
         """Eq. 11: J_Q = E[1/2 (r / alpha + gamma V_target(s') - Q(s, a))^2], V from eq. 10 (uniform proposal)."""
         with th.no_grad():
             next_features = self.policy.target_features(data.next_observations)
-            next_value = soft_value(self.policy.qf_target, next_features, self.policy.action_dim, self.value_n_particles)
+            next_value = soft_value(
+                self.policy.qf_target, next_features, self.policy.action_dim, self.value_n_particles
+            )
             not_done = 1.0 - data.dones.flatten()
             # SB3's n-step buffer gives summed discounted rewards and gamma^n per sample; 1-step: gamma.
             discounts = self.gamma if data.discounts is None else data.discounts.flatten()
@@ -328,5 +336,7 @@ def _check_hyperparameters(
             f"{n_fixed} fixed and {n_updated} updated; both must be >= 1"
         )
     if bandwidth_rule == "code" and n_fixed < 2:
-        raise ValueError(f"the 'code' bandwidth divides by log(n_fixed), so n_fixed must be >= 2, got {n_fixed}")
+        raise ValueError(
+            f"the 'code' bandwidth divides by log(n_fixed), so n_fixed must be >= 2, got {n_fixed}"
+        )
     return n_updated

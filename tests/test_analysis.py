@@ -338,7 +338,9 @@ def test_trend_test_known_orders():
     point, test = stats.trend_test([[1, 2], [3, 4], [5, 6], [7, 8]], reps=20000)
     # exact: 1 of the 8! / 2!^4 = 2520 splits is as ordered; the permutation estimate is close to it
     assert point == 1.0 and test.greater == pytest.approx(1 / 2520, abs=5e-4) and test.less == 1.0
-    assert stats.trend_test([[1, 2], [3, 4]], reps=500, seed=1) == stats.trend_test([[1, 2], [3, 4]], reps=500, seed=1)
+    assert stats.trend_test([[1, 2], [3, 4]], reps=500, seed=1) == stats.trend_test(
+        [[1, 2], [3, 4]], reps=500, seed=1
+    )
     noisy = stats.trend_test([[1, 5, 3], [2, 4, 6], [3, 1, 5]], reps=2000)[1]
     assert noisy.greater > 0.2 and noisy.less > 0.2
     assert math.isnan(stats.trend_test([[1.0], []])[0])
@@ -439,13 +441,24 @@ def test_success_and_improvement_tables(swim_root: Path):
 def test_composition_headline_and_every_commit_in_tables(tmp_path: Path):
     """The composed policy's shared-goal fraction gets a summary row (ddof 1) and its comparison with the
     constituents; configurations that do not log a metric get no row; a resumed run lists both commits."""
-    fractions = {"composed": [0.9, 0.94, 0.98], "constituent_a": [0.5, 0.6, 0.4], "constituent_b": [0.5, 0.5, 0.6]}
+    fractions = {
+        "composed": [0.9, 0.94, 0.98],
+        "constituent_a": [0.5, 0.6, 0.4],
+        "constituent_b": [0.5, 0.5, 0.6],
+    }
     resumed = {"resumes": [{"at": "t", "from_epoch": 1, "git": {"commit": "e" * 40, "dirty": False}}]}
     for label, values in fractions.items():
         for seed, value in enumerate(values):
-            synthetic.write_run(tmp_path, "composition", "softq/MultiGoal-v0", label, seed,
-                                {"shared_goal_fraction": [value]}, preset="code",
-                                manifest_extra=resumed if (label, seed) == ("composed", 0) else None)
+            synthetic.write_run(
+                tmp_path,
+                "composition",
+                "softq/MultiGoal-v0",
+                label,
+                seed,
+                {"shared_goal_fraction": [value]},
+                preset="code",
+                manifest_extra=resumed if (label, seed) == ("composed", 0) else None,
+            )
     make_tables(tmp_path, tmp_path / "out", reps=REPS, deviations_path=_ledger(tmp_path))
     summary = pd.read_csv(tmp_path / "out" / "tables" / "composition_summary.csv", comment="#")
     assert set(summary["metric"]) == {"shared_goal_fraction"}  # no n/a rows for returns it does not log
@@ -460,15 +473,27 @@ def test_composition_headline_and_every_commit_in_tables(tmp_path: Path):
 
 def test_claim_tables_carry_run_measures_and_their_definitions(tmp_path: Path):
     for seed in range(3):
-        synthetic.write_run(tmp_path, "swimmer", SWIM, "sql", seed,
-                            {"epoch_min_x": [-1.6, -0.2, -0.2], "epoch_max_x": [1.0, 2.4, 2.5 + seed],
-                             "max_forward_x": [1.0, 2.4, 2.5 + seed], "crossed_finish_line": [0, 1, 1]})
+        synthetic.write_run(
+            tmp_path,
+            "swimmer",
+            SWIM,
+            "sql",
+            seed,
+            {
+                "epoch_min_x": [-1.6, -0.2, -0.2],
+                "epoch_max_x": [1.0, 2.4, 2.5 + seed],
+                "max_forward_x": [1.0, 2.4, 2.5 + seed],
+                "crossed_finish_line": [0, 1, 1],
+            },
+        )
     make_tables(tmp_path, tmp_path / "out", reps=REPS, deviations_path=_ledger(tmp_path))
     summary = pd.read_csv(tmp_path / "out" / "tables" / "swimmer_summary.csv", comment="#")
     late = summary.set_index("metric").loc["late_forward_x"]
     assert late["mean"] == pytest.approx(3.5) and late["n"] == 3
     assert late["protocol"].startswith("late_forward_x = mean over the run's last 20% of epochs")
-    success = pd.read_csv(tmp_path / "out" / "tables" / "swimmer_success.csv", comment="#").set_index("metric")
+    success = pd.read_csv(tmp_path / "out" / "tables" / "swimmer_success.csv", comment="#").set_index(
+        "metric"
+    )
     assert success.loc["explored_both_directions", "successes"] == 3
     assert success.loc["late_crossing_fraction", "condition"] == "final late_crossing_fraction >= 0.5"
 

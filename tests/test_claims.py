@@ -17,7 +17,12 @@ from experiments.analysis.scorecard import INCONCLUSIVE, NOT_REPRODUCED, NOT_RUN
 from experiments.analysis.stats import Interval, OneSided, fisher_exact
 
 REPS = 300
-MG, SW, AM, PT = "softq/MultiGoal-v0", "softq/SwimmerFinishLine-v0", "softq/AntMaze-v0", "softq/AntPretrain-v0"
+MG, SW, AM, PT = (
+    "softq/MultiGoal-v0",
+    "softq/SwimmerFinishLine-v0",
+    "softq/AntMaze-v0",
+    "softq/AntPretrain-v0",
+)
 TASKS = ("softq/AntWideHallway-v0", "softq/AntNarrowHallway-v0", "softq/AntUMaze-v0")
 
 
@@ -62,7 +67,9 @@ def test_registry_is_well_formed():
     assert all((s.algo, s.baseline) == ("sql", "ddpg") for s in compared.values())
     trends = [c.spec for c in C.CLAIMS if c.kind == "trend"]
     assert {t.metric for t in trends} == {"distance_exploring", "heading_concentration_exploring"}
-    assert all(t.groups == ("sql_alpha10", "sql_alpha1", "sql", "sql_alpha0.01") and t.increasing for t in trends)
+    assert all(
+        t.groups == ("sql_alpha10", "sql_alpha1", "sql", "sql_alpha0.01") and t.increasing for t in trends
+    )
     assert C.get_claim("swimmer.sql_crosses").experiment == "swimmer"
     assert [c.id for c in C.claims_for("antmaze")] == [
         "antmaze.sql_below_threshold",
@@ -225,7 +232,13 @@ def test_budget_fraction_labels():
     assert scorecard.budget_fractions("antmaze", [20_000.0, 20_000.0]) == [0.004]
     assert scorecard.budget_fractions("swimmer", [50_000.0, 500_000.0]) == [0.01, 0.1]
     assert scorecard.budget_fractions("composition", [10_000.0]) == []  # not in the paper
-    assert [scorecard.percent(f) for f in (0.004, 0.01, 0.03, 0.1, 1.0)] == ["0.4%", "1%", "3%", "10%", "100%"]
+    assert [scorecard.percent(f) for f in (0.004, 0.01, 0.03, 0.1, 1.0)] == [
+        "0.4%",
+        "1%",
+        "3%",
+        "10%",
+        "100%",
+    ]
     assert scorecard.verdict_label(NOT_REPRODUCED, [0.004]) == "not reproduced at 0.4% of the paper's budget"
     assert scorecard.verdict_label(REPRODUCED, [0.01, 0.1]) == "reproduced at 1% / 10% of the paper's budget"
     assert scorecard.verdict_label(REPRODUCED, [1.0]) == REPRODUCED
@@ -237,8 +250,15 @@ def test_verdict_rule_text_states_each_answer():
     for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN):
         assert f"**{v[0].upper()}{v[1:]}**" in scorecard.VERDICT_RULE or f"**{v}**" in scorecard.VERDICT_RULE
     assert "Wilson" in scorecard.VERDICT_RULE and "bootstrap" in scorecard.VERDICT_RULE
-    for phrase in ("only some", "Fisher", "Mann-Whitney", "Jonckheere-Terpstra", "of the paper's budget",
-                   "standard profile", "seed lists"):
+    for phrase in (
+        "only some",
+        "Fisher",
+        "Mann-Whitney",
+        "Jonckheere-Terpstra",
+        "of the paper's budget",
+        "standard profile",
+        "seed lists",
+    ):
         assert phrase in scorecard.VERDICT_RULE, phrase
 
 
@@ -346,9 +366,13 @@ def test_lower_is_better_ordering(tmp_path: Path):
 
 
 def test_exact_test_overrules_a_narrow_bootstrap_at_small_n(tmp_path: Path):
-    claim = C.Claim("x.sql_higher", "x", "SQL higher", "SQL higher", "test", C.BetterSpec("sql", "ddpg", "s", "final"))
+    claim = C.Claim(
+        "x.sql_higher", "x", "SQL higher", "SQL higher", "test", C.BetterSpec("sql", "ddpg", "s", "final")
+    )
     for seed in range(5):  # 4 of 5 SQL seeds above every DDPG seed, one below all: P = 0.8
-        synthetic.write_run(tmp_path, "x", "softq/X-v0", "sql", seed, {"s": [0.0, 10.0 + seed if seed else -1.0]})
+        synthetic.write_run(
+            tmp_path, "x", "softq/X-v0", "sql", seed, {"s": [0.0, 10.0 + seed if seed else -1.0]}
+        )
         synthetic.write_run(tmp_path, "x", "softq/X-v0", "ddpg", seed, {"s": [0.0, float(seed)]})
     df, _ = aggregate.load_runs(tmp_path)
     (r,) = scorecard.evaluate_claim(claim, df, reps=REPS)
@@ -369,7 +393,9 @@ def _swimmer_run(root: Path, algo: str, seed: int, low, high, **kwargs) -> Path:
         "max_forward_x": forward_max,
         "crossed_finish_line": (forward_max > C.SWIMMER_FINISH_LINE_X).astype(float),
     }
-    return synthetic.write_run(root, "swimmer", SW, algo, seed, metrics, steps_per_epoch=10_000 // n * 5, **kwargs)
+    return synthetic.write_run(
+        root, "swimmer", SW, algo, seed, metrics, steps_per_epoch=10_000 // n * 5, **kwargs
+    )
 
 
 def _issue_swimmer_root(root: Path) -> None:
@@ -387,14 +413,18 @@ def test_swimmer_touch_once_is_crossed_but_not_forward_and_all_ddpg_is_not_only_
     _issue_swimmer_root(tmp_path)
     res = _evaluate(tmp_path)
     one = {cid: rows[0] for cid, rows in res.items()}
-    assert one["swimmer.sql_crosses"].verdict == REPRODUCED and one["swimmer.sql_crosses"].ours.startswith("5/5")
+    assert one["swimmer.sql_crosses"].verdict == REPRODUCED and one["swimmer.sql_crosses"].ours.startswith(
+        "5/5"
+    )
     assert one["swimmer.sql_crosses"].label == "reproduced at 1% of the paper's budget"
     stays = one["swimmer.sql_stays_forward"]
     assert stays.verdict == NOT_REPRODUCED and stays.ours.startswith("1/5")
     assert stays.label == "not reproduced at 1% of the paper's budget"
     assert one["swimmer.sql_explores_both_directions"].verdict == REPRODUCED
     # 5/5 DDPG cross: the paper's "only some (80%)" is not reproduced by an all-success sample
-    assert one["swimmer.ddpg_crosses"].verdict == NOT_REPRODUCED and one["swimmer.ddpg_crosses"].ours.startswith("5/5")
+    assert one["swimmer.ddpg_crosses"].verdict == NOT_REPRODUCED and one[
+        "swimmer.ddpg_crosses"
+    ].ours.startswith("5/5")
     # and none ends backward: the paper's 20% is not reproduced by a no-success sample
     assert one["swimmer.ddpg_ends_backward"].verdict == NOT_REPRODUCED
     # comparative: 5/5 vs 5/5 crossings (Fisher p = 1), but every DDPG seed got farther forward (3.0-3.4 m
@@ -414,7 +444,11 @@ def test_antmaze_one_of_five_against_none(tmp_path: Path):
         for algo, distance in (("sql", 3.0 if seed == 0 else 4.0 + seed), ("ddpg", 5.0 + seed)):
             below = float(distance < 3.162)
             synthetic.write_run(
-                tmp_path, "antmaze", AM, algo, seed,
+                tmp_path,
+                "antmaze",
+                AM,
+                algo,
+                seed,
                 {"min_distance_to_target": [9.0, distance], "below_threshold": [0.0, below]},
                 steps_per_epoch=10_000,
             )
@@ -440,11 +474,30 @@ def _multigoal_root(root: Path, profile: str = "quick", labels=("sql",)) -> None
         diagonal = bump(0.7, 0.0) + bump(0.0, 0.7) if seed < 4 else bump(0.5, 0.5)
         for label in labels:
             preset = "paper" if label == "sql_paper" else "code"
-            run = synthetic.write_run(root, "multigoal", MG, label, seed, {"goals_reached": [2, 4]},
-                                      steps_per_epoch=5000, profile=profile, preset=preset)
-            synthetic.write_artifact(run, measures.Q_VALUES, synthetic.q_grid_table([bump(-0.8, 0), origin, diagonal]))
-        synthetic.write_run(root, "multigoal", MG, "ddpg", seed, {"goals_reached": [1, 1]}, steps_per_epoch=5000,
-                            profile=profile)
+            run = synthetic.write_run(
+                root,
+                "multigoal",
+                MG,
+                label,
+                seed,
+                {"goals_reached": [2, 4]},
+                steps_per_epoch=5000,
+                profile=profile,
+                preset=preset,
+            )
+            synthetic.write_artifact(
+                run, measures.Q_VALUES, synthetic.q_grid_table([bump(-0.8, 0), origin, diagonal])
+            )
+        synthetic.write_run(
+            root,
+            "multigoal",
+            MG,
+            "ddpg",
+            seed,
+            {"goals_reached": [1, 1]},
+            steps_per_epoch=5000,
+            profile=profile,
+        )
 
 
 def test_multigoal_q_modes_per_seed(tmp_path: Path):
@@ -463,14 +516,25 @@ def test_multigoal_q_modes_per_seed(tmp_path: Path):
 def _pretrain_root(root: Path, distances: dict[str, list[float]]) -> None:
     for label, values in distances.items():
         for seed, d in enumerate(values):
-            synthetic.write_run(root, "pretrain", PT, label, seed,
-                                {"distance_exploring": [0.1, d], "heading_concentration_exploring": [0.5, d / 10]},
-                                steps_per_epoch=25_000, preset=label.removeprefix("sql_") or "alpha0.1")
+            synthetic.write_run(
+                root,
+                "pretrain",
+                PT,
+                label,
+                seed,
+                {"distance_exploring": [0.1, d], "heading_concentration_exploring": [0.5, d / 10]},
+                steps_per_epoch=25_000,
+                preset=label.removeprefix("sql_") or "alpha0.1",
+            )
 
 
 def test_pretraining_temperature_trend(tmp_path: Path):
-    ordered = {"sql_alpha10": [1.0, 1.2, 0.9], "sql_alpha1": [2.0, 2.1, 1.8], "sql": [3.0, 3.3, 2.9],
-               "sql_alpha0.01": [4.0, 4.4, 3.9]}
+    ordered = {
+        "sql_alpha10": [1.0, 1.2, 0.9],
+        "sql_alpha1": [2.0, 2.1, 1.8],
+        "sql": [3.0, 3.3, 2.9],
+        "sql_alpha0.01": [4.0, 4.4, 3.9],
+    }
     _pretrain_root(tmp_path / "up", ordered)
     res = _evaluate(tmp_path / "up")
     (far,) = res["pretrain.lower_alpha_runs_farther"]
@@ -478,7 +542,9 @@ def test_pretraining_temperature_trend(tmp_path: Path):
     assert far.label == "reproduced at 1% of the paper's budget"
     assert far.seeds.startswith("alpha 10: n=3 (0-2)")
     assert res["pretrain.lower_alpha_less_diverse"][0].verdict == REPRODUCED
-    _pretrain_root(tmp_path / "down", {k: v[::-1] for k, v in zip(ordered, list(ordered.values())[::-1], strict=True)})
+    _pretrain_root(
+        tmp_path / "down", {k: v[::-1] for k, v in zip(ordered, list(ordered.values())[::-1], strict=True)}
+    )
     assert _evaluate(tmp_path / "down")["pretrain.lower_alpha_runs_farther"][0].verdict == NOT_REPRODUCED
     _pretrain_root(tmp_path / "part", {k: v for k, v in ordered.items() if k != "sql_alpha0.01"})
     (part,) = _evaluate(tmp_path / "part")["pretrain.lower_alpha_runs_farther"]
@@ -493,10 +559,15 @@ def test_standard_root_rows_and_unequal_seeds(tmp_path: Path):
     rows = res["multigoal.sql_vs_ddpg_goals"]
     assert [(r.subject, r.preset) for r in rows] == [("sql", "code"), ("sql_paper", "paper")]
     assert all("unequal seed lists" in r.notes for r in rows)
-    assert [(r.subject, r.verdict) for r in res["multigoal.sql_all_goals"]] == [("sql", REPRODUCED),
-                                                                               ("sql_paper", REPRODUCED)]
-    for cid in ("pretrain.lower_alpha_runs_farther", "finetune.sql_pretrained_beats_ddpg_scratch",
-                "swimmer.sql_stays_forward"):
+    assert [(r.subject, r.verdict) for r in res["multigoal.sql_all_goals"]] == [
+        ("sql", REPRODUCED),
+        ("sql_paper", REPRODUCED),
+    ]
+    for cid in (
+        "pretrain.lower_alpha_runs_farther",
+        "finetune.sql_pretrained_beats_ddpg_scratch",
+        "swimmer.sql_stays_forward",
+    ):
         assert [r.verdict for r in res[cid]] == [NOT_RUN]
 
 
@@ -540,7 +611,13 @@ def test_scorecard_page(tmp_path: Path):
     lines = text.splitlines()
     header = lines[lines.index("## Summary") + 2]
     assert [h.strip() for h in header.strip("|").split("|")] == [
-        "claim", "paper", "ours", "budget (% of the paper's)", "seeds", "verdict", "deviations",
+        "claim",
+        "paper",
+        "ours",
+        "budget (% of the paper's)",
+        "seeds",
+        "verdict",
+        "deviations",
     ]
     rows = _summary_rows(text)
     assert len(rows) == len(results)
@@ -555,10 +632,17 @@ def test_scorecard_page(tmp_path: Path):
         assert cells[6] == f"ledger: {claim.experiment}"  # one pointer, not every id
     by_id = {r.claim.id: cells for cells, r in zip(rows, results, strict=True)}
     assert by_id["swimmer.sql_crosses"][2:6] == [
-        "6/6", "1% (50,000 steps)", "sql: n=6 (0-5)", "**reproduced at 1% of the paper's budget**"
+        "6/6",
+        "1% (50,000 steps)",
+        "sql: n=6 (0-5)",
+        "**reproduced at 1% of the paper's budget**",
     ]
     assert by_id["swimmer.sql_vs_ddpg_crossing"][4] == "sql: n=6 (0-5); ddpg: n=5 (0-4)"
-    assert by_id["multigoal.sql_all_goals"][3:6] == ["100% (10,000 steps)", "sql: n=5 (0-4)", "**reproduced**"]
+    assert by_id["multigoal.sql_all_goals"][3:6] == [
+        "100% (10,000 steps)",
+        "sql: n=5 (0-4)",
+        "**reproduced**",
+    ]
     assert by_id["finetune.sql_pretrained_beats_ddpg_scratch"][3:6] == ["-", "-", "**not run**"]
     assert "Notes: unequal seed lists." in text
     # every ledger entry is written once, and each experiment's line lists its own ids
@@ -595,22 +679,45 @@ def test_project_ledger_loads_for_scorecard():
 # the ledger is checked against): Adam 1e-3 (Q) / 1e-4 (sampler, DDPG's actor), batch 64, 10,000 samples
 # before training, 2 x 200 units, hard target copy every 1000 steps (swimmer 5000), K_V = 50,
 # K = M = 32 (multi-goal 100), h = d / (2 log(M + 1)), alpha 10 (multi-goal) or 0.1 (the MuJoCo tasks).
-D1 = {"learning_rate": 1e-3, "sampler_learning_rate": 1e-4, "batch_size": 64, "learning_starts": 10_000,
-      "net_arch": [200, 200], "target_update_interval": 1000, "value_n_particles": 50, "kernel_n_particles": 64,
-      "bandwidth_rule": "paper", "reward_scale": 10.0}
-D1_TASK = {"multigoal": {"kernel_n_particles": 200, "reward_scale": 0.1},
-           "composition": {"kernel_n_particles": 200, "reward_scale": 0.1},
-           "swimmer": {"target_update_interval": 5000}}
+D1 = {
+    "learning_rate": 1e-3,
+    "sampler_learning_rate": 1e-4,
+    "batch_size": 64,
+    "learning_starts": 10_000,
+    "net_arch": [200, 200],
+    "target_update_interval": 1000,
+    "value_n_particles": 50,
+    "kernel_n_particles": 64,
+    "bandwidth_rule": "paper",
+    "reward_scale": 10.0,
+}
+D1_TASK = {
+    "multigoal": {"kernel_n_particles": 200, "reward_scale": 0.1},
+    "composition": {"kernel_n_particles": 200, "reward_scale": 0.1},
+    "swimmer": {"target_update_interval": 5000},
+}
 # which ledger entry records a difference in each value
-LEDGER_FOR = {"learning_rate": "code-preset-learning-rates", "sampler_learning_rate": "code-preset-learning-rates",
-              "batch_size": "code-preset-batch-size", "learning_starts": "code-preset-warmup",
-              "net_arch": "code-preset-network-width", "target_update_interval": "swimmer-target-interval",
-              "value_n_particles": "sql-value-proposal", "kernel_n_particles": "sql-svgd-particles",
-              "bandwidth_rule": "bandwidth-d", "reward_scale": "swimmer-temperature"}
+LEDGER_FOR = {
+    "learning_rate": "code-preset-learning-rates",
+    "sampler_learning_rate": "code-preset-learning-rates",
+    "batch_size": "code-preset-batch-size",
+    "learning_starts": "code-preset-warmup",
+    "net_arch": "code-preset-network-width",
+    "target_update_interval": "swimmer-target-interval",
+    "value_n_particles": "sql-value-proposal",
+    "kernel_n_particles": "sql-svgd-particles",
+    "bandwidth_rule": "bandwidth-d",
+    "reward_scale": "swimmer-temperature",
+}
 # each experiment's run labels for the paper's algorithms (SQL and DDPG) at their default presets
-PAPER_ALGOS = {"multigoal": ("sql", "ddpg"), "swimmer": ("sql", "ddpg"), "antmaze": ("sql", "ddpg"),
-               "pretrain": ("sql", "ddpg"), "finetune": ("sql_pretrained", "ddpg_scratch", "ddpg_pretrained"),
-               "composition": ("sql",)}
+PAPER_ALGOS = {
+    "multigoal": ("sql", "ddpg"),
+    "swimmer": ("sql", "ddpg"),
+    "antmaze": ("sql", "ddpg"),
+    "pretrain": ("sql", "ddpg"),
+    "finetune": ("sql_pretrained", "ddpg_scratch", "ddpg_pretrained"),
+    "composition": ("sql",),
+}
 
 
 def test_ledger_covers_every_default_preset_value_that_differs_from_app_d1():

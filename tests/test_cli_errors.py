@@ -46,20 +46,43 @@ def _swimmer_runs(root: Path, algos=("sql", "ddpg"), seeds=range(3), **manifest_
     for algo in algos:
         for seed in seeds:
             x = np.linspace(0.0, 1.0 + seed, 50)
-            folders.append(synthetic.write_run(
-                root, "swimmer", SWIM, algo, seed,
-                {"max_forward_x": x, "epoch_min_x": -x / 2, "epoch_max_x": x, "crossed_finish_line": (x > 2).astype(float),
-                 layout.EVAL_RETURN_DEPLOYED: x, layout.EVAL_RETURN_EXPLORING: x},
-                profile="quick", preset=SWIMMER_PRESETS[algo],
-                manifest_extra={"wall_time_s": 50.0}, **manifest_kwargs,
-            ))
+            folders.append(
+                synthetic.write_run(
+                    root,
+                    "swimmer",
+                    SWIM,
+                    algo,
+                    seed,
+                    {
+                        "max_forward_x": x,
+                        "epoch_min_x": -x / 2,
+                        "epoch_max_x": x,
+                        "crossed_finish_line": (x > 2).astype(float),
+                        layout.EVAL_RETURN_DEPLOYED: x,
+                        layout.EVAL_RETURN_EXPLORING: x,
+                    },
+                    profile="quick",
+                    preset=SWIMMER_PRESETS[algo],
+                    manifest_extra={"wall_time_s": 50.0},
+                    **manifest_kwargs,
+                )
+            )
     return folders
 
 
 def _finished_multigoal_smoke_run(root: Path) -> Path:
     """A finished smoke-profile multigoal SQL run, as the runner skips it."""
-    return synthetic.write_run(root, "multigoal", MULTIGOAL, "sql", 0, {"goals_reached": [1.0, 2.0, 3.0]},
-                               steps_per_epoch=100, profile="smoke", preset="code")
+    return synthetic.write_run(
+        root,
+        "multigoal",
+        MULTIGOAL,
+        "sql",
+        0,
+        {"goals_reached": [1.0, 2.0, 3.0]},
+        steps_per_epoch=100,
+        profile="smoke",
+        preset="code",
+    )
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -89,9 +112,13 @@ def test_read_only_out_is_one_line_and_leaves_no_folder(tmp_path, capsys, no_lau
     read_only = tmp_path / "read_only"
     read_only.mkdir()
     read_only.chmod(0o555)
-    if os.geteuid() == 0:  # root writes into read-only folders; make the permission check see what a user sees
+    if (
+        os.geteuid() == 0
+    ):  # root writes into read-only folders; make the permission check see what a user sees
         real_access = os.access
-        monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == read_only else real_access(path, mode))
+        monkeypatch.setattr(
+            os, "access", lambda path, mode: False if Path(path) == read_only else real_access(path, mode)
+        )
     try:
         assert main(["run", "multigoal", "--profile", "smoke", "--out", str(read_only / "results")]) == 2
         _one_error_line(capsys, "--out", "not writable")
@@ -120,7 +147,23 @@ def test_top_level_help_has_no_rst_markup(capsys):
 def test_invalid_manifest_under_run_is_one_line_naming_the_file(tmp_path, capsys, no_launch):
     folder = _finished_multigoal_smoke_run(tmp_path)
     (folder / layout.MANIFEST).write_text("{not json")
-    assert main(["run", "multigoal", "--profile", "smoke", "--algos", "sql", "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "multigoal",
+                "--profile",
+                "smoke",
+                "--algos",
+                "sql",
+                "--seeds",
+                "0",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     _one_error_line(capsys, str(folder / layout.MANIFEST), "not a valid manifest")
     assert (folder / layout.MANIFEST).read_text() == "{not json"
 
@@ -130,10 +173,42 @@ def test_truncated_progress_is_corrupt_for_status_and_run(tmp_path, capsys, no_l
     progress = folder / layout.PROGRESS
     progress.write_bytes(progress.read_bytes()[:-7])  # cut mid-line
     before = progress.read_bytes()
-    assert main(["status", "multigoal", "--profile", "smoke", "--algos", "sql", "--seeds", "0", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "status",
+                "multigoal",
+                "--profile",
+                "smoke",
+                "--algos",
+                "sql",
+                "--seeds",
+                "0",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "corrupt   multigoal/sql/seed_0" in out and "truncated" in out and "0 finished" in out
-    assert main(["run", "multigoal", "--profile", "smoke", "--algos", "sql", "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "multigoal",
+                "--profile",
+                "smoke",
+                "--algos",
+                "sql",
+                "--seeds",
+                "0",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     _one_error_line(capsys, str(folder), "truncated")
     assert progress.read_bytes() == before
 
@@ -183,6 +258,10 @@ def test_verify_warns_when_installed_versions_differ_from_the_runs(tmp_path, cap
     assert main(["verify", "--out", str(tmp_path)]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 2
-    assert "torch 1.0.0" in warnings[0] and installed["torch"] in warnings[0] and "requirements.lock" in warnings[0]
+    assert (
+        "torch 1.0.0" in warnings[0]
+        and installed["torch"] in warnings[0]
+        and "requirements.lock" in warnings[0]
+    )
     assert "mujoco 2.0.0" in warnings[1]
     assert (tmp_path / "SCORECARD.md").exists()

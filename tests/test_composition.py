@@ -117,7 +117,9 @@ def test_each_constituent_alone_splits_between_two_modes():
     for q, other in ((Q_A, A_RIGHT), (Q_B, A_LEFT)):
         assert _boltzmann_mass_near(q, A_UP) == pytest.approx(IN_RADIUS / 2, abs=0.01)
         assert _boltzmann_mass_near(q, other) == pytest.approx(IN_RADIUS / 2, abs=0.01)
-    assert _boltzmann_mass_near(_q_c, A_UP) == pytest.approx(IN_RADIUS, abs=0.02)  # the far bumps widen it a little
+    assert _boltzmann_mass_near(_q_c, A_UP) == pytest.approx(
+        IN_RADIUS, abs=0.02
+    )  # the far bumps widen it a little
     assert _boltzmann_mass_near(_q_c, A_RIGHT) < 0.005
 
 
@@ -125,13 +127,27 @@ def test_each_constituent_alone_splits_between_two_modes():
 def test_composed_sampler_concentrates_where_both_q_functions_are_high(seed):
     """exp((Q_A + Q_B) / 2) = sqrt(p_A p_B) is one Gaussian at the shared mode 'up' (the other modes are
     suppressed by exp(-8)); the sampler fitted by amortized SVGD alone must put its mass there."""
-    policy = compose([Q_A, Q_B], spaces.Box(-1, 1, (1,)), spaces.Box(-1, 1, (2,)), np.zeros((16, 1), np.float32),
-                     n_updates=1000, batch_size=8, kernel_n_particles=64, learning_rate=3e-3, net_arch=[64, 64], seed=seed)
+    policy = compose(
+        [Q_A, Q_B],
+        spaces.Box(-1, 1, (1,)),
+        spaces.Box(-1, 1, (2,)),
+        np.zeros((16, 1), np.float32),
+        n_updates=1000,
+        batch_size=8,
+        kernel_n_particles=64,
+        learning_rate=3e-3,
+        net_arch=[64, 64],
+        seed=seed,
+    )
     with th.no_grad():
         actions = policy.sampler(th.zeros(2000, 1), th.randn(2000, 2))
-    assert _near(actions, A_UP) == pytest.approx(IN_RADIUS, abs=0.15)  # vs IN_RADIUS / 2 = 0.38 for A or B alone
+    assert _near(actions, A_UP) == pytest.approx(
+        IN_RADIUS, abs=0.15
+    )  # vs IN_RADIUS / 2 = 0.38 for A or B alone
     assert _near(actions, A_RIGHT) < 0.02 and _near(actions, A_LEFT) < 0.02
-    acted, _ = policy.predict(np.zeros((500, 1), np.float32), deterministic=False)  # the policy API acts the same
+    acted, _ = policy.predict(
+        np.zeros((500, 1), np.float32), deterministic=False
+    )  # the policy API acts the same
     assert _near(th.as_tensor(acted), A_UP) == pytest.approx(IN_RADIUS, abs=0.15)
 
 
@@ -142,7 +158,9 @@ def test_average_q_is_the_weighted_mean_and_leaves_the_constituents_alone():
     mean = AverageQ([qa, qb])
     assert th.allclose(mean(features, actions), (qa(features, actions) + qb(features, actions)) / 2)
     weighted = AverageQ([qa, qb], weights=[0.25, 0.75])
-    assert th.allclose(weighted(features, actions), 0.25 * qa(features, actions) + 0.75 * qb(features, actions))
+    assert th.allclose(
+        weighted(features, actions), 0.25 * qa(features, actions) + 0.75 * qb(features, actions)
+    )
     assert all(p.requires_grad for p in qa.parameters())  # copies are frozen, not the constituents
     assert not any(p.requires_grad for p in mean.parameters())
     with pytest.raises(ValueError, match="weights"):
@@ -158,7 +176,10 @@ def test_compose_sql_uses_replay_states_and_checks_the_temperature():
     assert replay_observations(a).shape == (30, 2)
     policy = compose_sql([a, b], n_updates=3, batch_size=4, seed=0)
     obs = th.zeros(1, 2)
-    assert th.allclose(policy.qf(obs, th.zeros(1, 2)), (a.policy.qf(obs, th.zeros(1, 2)) + b.policy.qf(obs, th.zeros(1, 2))) / 2)
+    assert th.allclose(
+        policy.qf(obs, th.zeros(1, 2)),
+        (a.policy.qf(obs, th.zeros(1, 2)) + b.policy.qf(obs, th.zeros(1, 2))) / 2,
+    )
     assert policy.net_arch == [16, 16]
     hot = SQL("MlpPolicy", env, seed=2, **{**tiny, "reward_scale": 1.0})
     with pytest.raises(ValueError, match="one temperature"):
@@ -174,18 +195,26 @@ def test_composition_smoke_trains_constituents_then_composes(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "finished  composition seed 0" in printed
     for env in ("softq/MultiGoalRightUp-v0", "softq/MultiGoalUpLeft-v0"):
-        assert (layout.run_dir(out, "composition", env, "sql", 0) / layout.ARTIFACTS / layout.WEIGHTS).exists()
+        assert (
+            layout.run_dir(out, "composition", env, "sql", 0) / layout.ARTIFACTS / layout.WEIGHTS
+        ).exists()
     for label in LABELS:
         folder = layout.run_dir(out, "composition", "softq/MultiGoal-v0", label, 0)
         progress = pd.read_csv(folder / layout.PROGRESS)
         assert len(progress) == 1
-        fractions = progress[[c for c in progress.columns if c.startswith("goal_fraction_")] + ["no_goal_fraction"]]
+        fractions = progress[
+            [c for c in progress.columns if c.startswith("goal_fraction_")] + ["no_goal_fraction"]
+        ]
         assert math.isclose(fractions.sum(axis=1).iloc[0], 1.0)
         assert progress["shared_goal_fraction"].iloc[0] == progress["goal_fraction_up"].iloc[0]
         rollouts = pd.read_csv(folder / layout.ARTIFACTS / "rollouts.csv")
         assert rollouts["rollout"].nunique() == 50 and (rollouts.query("t == 0")[["x", "y"]] == 0).all().all()
         manifest = json.loads((folder / layout.MANIFEST).read_text())
-        assert set(manifest["git"]) == {"commit", "dirty"} and manifest["versions"]["torch"] and manifest["hardware"]
+        assert (
+            set(manifest["git"]) == {"commit", "dirty"}
+            and manifest["versions"]["torch"]
+            and manifest["hardware"]
+        )
         assert len(manifest["composition"]["constituent_git"]) == (2 if label == "composed" else 1)
     composed = layout.run_dir(out, "composition", "softq/MultiGoal-v0", "composed", 0)
     assert pd.read_csv(composed / layout.PROGRESS)[layout.STEP].iloc[0] == 2 * 200  # both constituents' steps

@@ -80,7 +80,9 @@ OBS = np.array([1.5, -0.5], dtype=np.float32)
 
 def _sampler_at(model, noise):
     with th.no_grad():
-        return model.policy.sampler(th.as_tensor(OBS)[None], th.as_tensor(noise, dtype=th.float32)[None])[0].numpy()
+        return model.policy.sampler(th.as_tensor(OBS)[None], th.as_tensor(noise, dtype=th.float32)[None])[
+            0
+        ].numpy()
 
 
 def test_noise_set_of_one_row_makes_the_policy_deterministic(sql):
@@ -105,12 +107,16 @@ def test_noise_set_draws_only_from_its_rows_and_uniformly(sql):
     assert counts.min() > 60  # uniform: 100 each expected; P(< 60) ~ 1e-5
     np.testing.assert_allclose(sql.predict(OBS, deterministic=True)[0], expected[0], rtol=1e-6)
     sql.policy.set_noise_set(None)  # back to N(0, I)
-    np.testing.assert_allclose(sql.predict(OBS, deterministic=True)[0], _sampler_at(sql, [0.0, 0.0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        sql.predict(OBS, deterministic=True)[0], _sampler_at(sql, [0.0, 0.0]), rtol=1e-6
+    )
     many = np.stack([sql.predict(OBS, deterministic=False)[0] for _ in range(20)])
     assert len(np.unique(many.round(6), axis=0)) == 20
 
 
-@pytest.mark.parametrize("bad", [th.zeros(0, 2), th.zeros(3, 3), th.zeros(2), th.tensor([[0.0, float("nan")]])])
+@pytest.mark.parametrize(
+    "bad", [th.zeros(0, 2), th.zeros(3, 3), th.zeros(2), th.tensor([[0.0, float("nan")]])]
+)
 def test_noise_set_of_wrong_shape_or_values_is_rejected(sql, bad):
     with pytest.raises(ValueError, match="noise_set"):
         sql.policy.set_noise_set(bad)
@@ -121,7 +127,9 @@ def test_svgd_particles_come_from_the_noise_set(sql):
     sql.learn(60)
     sql.policy.set_noise_set(rows)
     seen = []
-    handle = sql.policy.sampler.register_forward_pre_hook(lambda module, args: seen.append(args[1].detach().clone()))
+    handle = sql.policy.sampler.register_forward_pre_hook(
+        lambda module, args: seen.append(args[1].detach().clone())
+    )
     sql.learn(5, reset_num_timesteps=False)
     handle.remove()
     noise = th.cat([n.reshape(-1, 2) for n in seen])
@@ -165,17 +173,24 @@ def test_policy_warmup_class_pickles_and_is_made_once():
     from baselines import HardTargetDDPG
 
     assert with_policy_warmup(SQL) is with_policy_warmup(SQL)
-    model = with_policy_warmup(HardTargetDDPG)("MlpPolicy", gym.make("softq/MultiGoal-v0"), learning_starts=10, seed=0)
+    model = with_policy_warmup(HardTargetDDPG)(
+        "MlpPolicy", gym.make("softq/MultiGoal-v0"), learning_starts=10, seed=0
+    )
     model.learn(20)
     data = pickle.dumps(model)
-    check = ("import pickle, sys; m = pickle.loads(sys.stdin.buffer.read()); "
-             "print(type(m).__name__, type(m).__mro__[2].__name__, m.num_timesteps)")
+    check = (
+        "import pickle, sys; m = pickle.loads(sys.stdin.buffer.read()); "
+        "print(type(m).__name__, type(m).__mro__[2].__name__, m.num_timesteps)"
+    )
     out = subprocess.run([sys.executable, "-c", check], input=data, capture_output=True, check=True).stdout
     assert out.decode().split() == ["PolicyWarmupHardTargetDDPG", "HardTargetDDPG", "20"]
 
 
 def test_schedule_hook_sets_temperature_and_noise_set_by_hand(sql):
-    schedule = {"alpha": {"start": 0.1, "end": 0.001, "epochs": 20}, "noise_set": {"start": 32, "end": 1, "epochs": 20}}
+    schedule = {
+        "alpha": {"start": 0.1, "end": 0.001, "epochs": 20},
+        "noise_set": {"start": 32, "end": 1, "epochs": 20},
+    }
     assert finetune.apply_schedule(sql, 0, schedule, seed=3) == {"alpha": 0.1, "noise_set_size": 32}
     first = sql.policy.noise_set.clone()
     assert sql.reward_scale == pytest.approx(10.0)
@@ -207,7 +222,11 @@ def test_task_files_agree_on_temperature_and_networks():
             _, pretrained = pre.hyperparameters(init.algo, init.preset)  # the preset exists
             assert pretrained["policy_kwargs"] == fine.hyperparameters(algo)[1]["policy_kwargs"]
             assert fine.algorithm(algo) == pre.algorithm(init.algo) and fine.warmup(algo) == "policy"
-    assert {pre.hyperparameters(f"sql_alpha{a}")[1]["reward_scale"] for a in ("10", "1", "0.01")} == {0.1, 1.0, 100.0}
+    assert {pre.hyperparameters(f"sql_alpha{a}")[1]["reward_scale"] for a in ("10", "1", "0.01")} == {
+        0.1,
+        1.0,
+        100.0,
+    }
 
 
 # --- weights across tasks ------------------------------------------------------------------------
@@ -217,12 +236,20 @@ def _state(policy):
     return {k: v.clone() for k, v in policy.state_dict().items()}
 
 
-@pytest.mark.parametrize(("source_algo", "target_algo"), [("sql", "sql_pretrained"), ("ddpg", "ddpg_pretrained"), ("sac", "sac_pretrained")])
+@pytest.mark.parametrize(
+    ("source_algo", "target_algo"),
+    [("sql", "sql_pretrained"), ("ddpg", "ddpg_pretrained"), ("sac", "sac_pretrained")],
+)
 def test_pretrained_weights_load_on_every_downstream_env(tmp_path, source_algo, target_algo):
     pre, fine = get_experiment("pretrain").config, get_experiment("finetune").config
     _, source_hp = pre.hyperparameters(source_algo)
     algorithm = pre.algorithm(source_algo)
-    source = build_model(algorithm, gym.make(pre.env), resolve_arguments(algorithm, source_hp, gamma=0.99, total_steps=100), seed=0)
+    source = build_model(
+        algorithm,
+        gym.make(pre.env),
+        resolve_arguments(algorithm, source_hp, gamma=0.99, total_steps=100),
+        seed=0,
+    )
     if hasattr(source, "log_ent_coef"):
         with th.no_grad():
             source.log_ent_coef.fill_(-1.5)
@@ -231,7 +258,9 @@ def test_pretrained_weights_load_on_every_downstream_env(tmp_path, source_algo, 
     for env_id in FINETUNE_ENVS:
         _, target_hp = fine.hyperparameters(target_algo)
         target_hp.pop("schedule", None)
-        target_arguments = resolve_arguments(fine.algorithm(target_algo), target_hp, gamma=0.99, total_steps=100)
+        target_arguments = resolve_arguments(
+            fine.algorithm(target_algo), target_hp, gamma=0.99, total_steps=100
+        )
         target = build_model(fine.algorithm(target_algo), gym.make(env_id), target_arguments, seed=1)
         before = _state(target.policy)
         load_weights(target, path)
@@ -250,15 +279,21 @@ def test_weights_of_another_algorithm_space_or_size_are_refused(tmp_path):
     sql = SQL("MlpPolicy", ant, seed=0, policy_kwargs=dict(net_arch=[32, 32]))
     path = save_weights(sql, tmp_path / "sql.zip")
     with pytest.raises(ValueError, match="holds sql weights"):
-        ddpg_arguments = resolve_arguments("ddpg", {"policy_kwargs": {"net_arch": [32, 32]}}, gamma=0.99, total_steps=10)
+        ddpg_arguments = resolve_arguments(
+            "ddpg", {"policy_kwargs": {"net_arch": [32, 32]}}, gamma=0.99, total_steps=10
+        )
         load_weights(build_model("ddpg", ant, ddpg_arguments, seed=0), path)
     with pytest.raises(ValueError, match="observation_space"):
-        load_weights(SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), policy_kwargs=dict(net_arch=[32, 32])), path)
+        load_weights(
+            SQL("MlpPolicy", gym.make("softq/MultiGoal-v0"), policy_kwargs=dict(net_arch=[32, 32])), path
+        )
     with pytest.raises(ValueError, match="net_arch"):
         load_weights(SQL("MlpPolicy", ant, policy_kwargs=dict(net_arch=[16, 16])), path)
     policy = load_policy(path)  # the policy alone, e.g. for figures
     obs = ant.observation_space.sample()[None]
-    np.testing.assert_allclose(policy.predict(obs, deterministic=True)[0], sql.predict(obs, deterministic=True)[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        policy.predict(obs, deterministic=True)[0], sql.predict(obs, deterministic=True)[0], rtol=1e-6
+    )
 
 
 # --- the runner: pretraining run -> fine-tuning run ----------------------------------------------------
@@ -269,19 +304,28 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
     artifacts = pretrain_outcome.folder / layout.ARTIFACTS
     assert (artifacts / layout.WEIGHTS).stat().st_size < 400_000
     traces = pd.read_csv(artifacts / pretrain.TRACES)
-    assert list(traces.columns) == ["rollout", "t", "x", "y"] and traces["rollout"].nunique() == pretrain.N_TRACES
+    assert (
+        list(traces.columns) == ["rollout", "t", "x", "y"]
+        and traces["rollout"].nunique() == pretrain.N_TRACES
+    )
     pretrained = _state(load_policy(artifacts / layout.WEIGHTS))
 
     captured = {}
 
     def hook(model, epoch, schedule, seed):
         if epoch == 0:  # the model as the runner made it, before any fine-tuning step
-            captured.update(state=_state(model.policy), num_timesteps=model.num_timesteps, buffer=model.replay_buffer.size(),
-                            optimizer=dict(model.policy.sampler_optimizer.state))
+            captured.update(
+                state=_state(model.policy),
+                num_timesteps=model.num_timesteps,
+                buffer=model.replay_buffer.size(),
+                optimizer=dict(model.policy.sampler_optimizer.state),
+            )
         return finetune.apply_schedule(model, epoch, schedule, seed)
 
     experiment = dataclasses.replace(get_experiment("finetune"), epoch_hook=hook)
-    outcome = run(experiment, RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v0"), tmp_path)
+    outcome = run(
+        experiment, RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v0"), tmp_path
+    )
     assert outcome.status == "finished"
     assert captured["num_timesteps"] == 0 and captured["buffer"] == 0 and captured["optimizer"] == {}  # fresh
     for key, value in captured["state"].items():
@@ -304,7 +348,10 @@ def test_missing_pretraining_run_names_the_folder_and_the_command(tmp_path):
     message = str(error.value)
     assert str(layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v0", "ddpg", 3)) in message
     assert "does not exist" in message
-    assert f"python -m experiments run pretrain --algos ddpg --preset paper --seeds 3 --profile smoke --out {tmp_path}" in message
+    assert (
+        f"python -m experiments run pretrain --algos ddpg --preset paper --seeds 3 --profile smoke --out {tmp_path}"
+        in message
+    )
     assert not (tmp_path / layout.RUNS / "finetune").exists()
     assert isinstance(error.value, ConfigError)  # the CLI prints it and exits with code 2
 
@@ -313,8 +360,14 @@ def test_missing_pretraining_run_names_the_folder_and_the_command(tmp_path):
     ("manifest", "problem"),
     [
         ({"status": "running", "profile": "smoke", "preset": "alpha0.1"}, "is not finished"),
-        ({"status": "finished", "profile": "quick", "preset": "alpha0.1"}, "ran with profile 'quick', not 'smoke'"),
-        ({"status": "finished", "profile": "smoke", "preset": "alpha10"}, "ran with preset 'alpha10', not 'alpha0.1'"),
+        (
+            {"status": "finished", "profile": "quick", "preset": "alpha0.1"},
+            "ran with profile 'quick', not 'smoke'",
+        ),
+        (
+            {"status": "finished", "profile": "smoke", "preset": "alpha10"},
+            "ran with preset 'alpha10', not 'alpha0.1'",
+        ),
         ({"status": "finished", "profile": "smoke", "preset": "alpha0.1"}, "has no artifacts/model.zip"),
     ],
 )
@@ -323,14 +376,22 @@ def test_pretraining_run_of_another_configuration_is_refused(tmp_path, manifest,
     folder.mkdir(parents=True)
     (folder / layout.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(MissingInitRunError, match=problem):
-        run(get_experiment("finetune"), RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v0"), tmp_path)
+        run(
+            get_experiment("finetune"),
+            RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v0"),
+            tmp_path,
+        )
 
 
 def test_multi_env_experiment_needs_a_valid_env(tmp_path):
     with pytest.raises(ConfigError, match="several envs"):
         run(get_experiment("finetune"), RunSpec("finetune", "ddpg_scratch", 0, "smoke"), tmp_path)
     with pytest.raises(ConfigError, match=r"unknown env 'softq/AntMaze-v0'.*valid envs"):
-        run(get_experiment("finetune"), RunSpec("finetune", "ddpg_scratch", 0, "smoke", env="softq/AntMaze-v0"), tmp_path)
+        run(
+            get_experiment("finetune"),
+            RunSpec("finetune", "ddpg_scratch", 0, "smoke", env="softq/AntMaze-v0"),
+            tmp_path,
+        )
     assert not (tmp_path / layout.RUNS).exists()
 
 
@@ -338,28 +399,50 @@ def test_multi_env_experiment_needs_a_valid_env(tmp_path):
 
 
 def test_cli_runs_pretraining_before_finetuning_over_every_env(tmp_path, monkeypatch):
-    assert dependency_order(["finetune", "multigoal", "pretrain"]) == [["multigoal", "pretrain"], ["finetune"]]
+    assert dependency_order(["finetune", "multigoal", "pretrain"]) == [
+        ["multigoal", "pretrain"],
+        ["finetune"],
+    ]
     stages = []
-    monkeypatch.setattr("experiments.cli.launch", lambda specs, root, **kwargs: stages.append(list(specs)) or [])
+    monkeypatch.setattr(
+        "experiments.cli.launch", lambda specs, root, **kwargs: stages.append(list(specs)) or []
+    )
     # 'sql' is an algo of pretrain but not of finetune: the request is rejected before anything runs
-    assert main(["run", "finetune", "pretrain", "--profile", "smoke", "--out", str(tmp_path), "--algos", "sql"]) == 2
+    assert (
+        main(["run", "finetune", "pretrain", "--profile", "smoke", "--out", str(tmp_path), "--algos", "sql"])
+        == 2
+    )
     assert stages == []
-    assert main(["run", "finetune", "pretrain", "--profile", "smoke", "--out", str(tmp_path), "--seeds", "0,1"]) == 0
+    assert (
+        main(["run", "finetune", "pretrain", "--profile", "smoke", "--out", str(tmp_path), "--seeds", "0,1"])
+        == 0
+    )
     assert [{s.experiment for s in stage} for stage in stages] == [{"pretrain"}, {"finetune"}]
     finetune_specs = stages[1]
     assert len(finetune_specs) == 3 * 5 * 2
     assert {(s.env, s.algo, s.seed) for s in finetune_specs} == {
-        (env, algo, seed) for env in FINETUNE_ENVS for algo in get_experiment("finetune").algos for seed in (0, 1)
+        (env, algo, seed)
+        for env in FINETUNE_ENVS
+        for algo in get_experiment("finetune").algos
+        for seed in (0, 1)
     }
     assert {s.algo for s in stages[0]} == {"sql", "sql_alpha10", "sql_alpha1", "sql_alpha0.01", "ddpg", "sac"}
     assert all(s.env is None for s in stages[0])  # single-env experiments keep env unset
 
 
 def test_cli_status_lists_runs_per_env(tmp_path, capsys):
-    assert main(["status", "finetune", "--profile", "smoke", "--algos", "ddpg_scratch", "--out", str(tmp_path)]) == 0
+    assert (
+        main(["status", "finetune", "--profile", "smoke", "--algos", "ddpg_scratch", "--out", str(tmp_path)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "missing   finetune/softq-AntUMaze-v0/ddpg_scratch/seed_0" in out and "3 missing" in out
-    assert main(["status", "finetune", "--profile", "smoke", "--envs", "softq/AntMaze-v0", "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            ["status", "finetune", "--profile", "smoke", "--envs", "softq/AntMaze-v0", "--out", str(tmp_path)]
+        )
+        == 2
+    )
 
 
 def test_epoch_count_helpers_are_consistent():

@@ -38,7 +38,11 @@ def test_kernel_values_and_bandwidth_by_hand():
     h = 1.0 / math.log(2.0)
     expected = th.exp(-th.tensor([[0.0, 9.0], [1.0, 4.0]]) / h)
     assert th.allclose(kappa[0], expected)
-    assert math.isclose(kernel_bandwidth(th.tensor([[0.0, 9.0], [1.0, 4.0]]), 2, "paper").item(), 1 / (2 * math.log(3)), rel_tol=1e-6)
+    assert math.isclose(
+        kernel_bandwidth(th.tensor([[0.0, 9.0], [1.0, 4.0]]), 2, "paper").item(),
+        1 / (2 * math.log(3)),
+        rel_tol=1e-6,
+    )
 
 
 def test_kernel_bandwidth_has_floor_when_particles_collapse():
@@ -70,7 +74,9 @@ def test_soft_value_matches_exact_log_partition_and_converges():
 
     # Delta method: the log of a mean of K weights exp(w.a) errs by about relstd / sqrt(K), with
     # relstd^2 = E[exp(2 w.a)] / E[exp(w.a)]^2 - 1 known exactly for uniform a; mean |N(0, s^2)| = s sqrt(2/pi).
-    rel_var = math.exp(_exact_log_partition(2 * weights) - 2 * _exact_log_partition(weights) + 3 * math.log(2)) - 1
+    rel_var = (
+        math.exp(_exact_log_partition(2 * weights) - 2 * _exact_log_partition(weights) + 3 * math.log(2)) - 1
+    )
     for n_particles in (256, 4096):
         predicted = math.sqrt(2 / math.pi) * math.sqrt(rel_var / n_particles)
         assert 0.7 * predicted < mean_abs_error(n_particles) < 1.3 * predicted
@@ -101,7 +107,9 @@ def test_amortized_svgd_covers_both_modes():
     optimizer = th.optim.Adam(sampler.parameters(), lr=3e-3)
     features = th.zeros(8, 1)
     for _ in range(600):
-        loss = amortized_svgd_loss(sampler, autograd_score(_two_mode_log_density), features, 2, n_particles=64, n_updated=32)
+        loss = amortized_svgd_loss(
+            sampler, autograd_score(_two_mode_log_density), features, 2, n_particles=64, n_updated=32
+        )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -106,8 +106,10 @@ def test_run_commits_launch_resumes_and_commit_lists():
     assert measures.run_commits({"git": {"commit": a, "dirty": False}}) == ["a" * 10]
     manifest = {
         "git": {"commit": a, "dirty": False},
-        "resumes": [{"at": "t", "from_epoch": 3, "git": {"commit": b, "dirty": True}},
-                    {"at": "t", "from_epoch": 5, "git": {"commit": a, "dirty": False}}],
+        "resumes": [
+            {"at": "t", "from_epoch": 3, "git": {"commit": b, "dirty": True}},
+            {"at": "t", "from_epoch": 5, "git": {"commit": a, "dirty": False}},
+        ],
         "commits": [c, {"commit": b, "dirty": True}],
     }
     assert measures.run_commits(manifest) == ["a" * 10, "b" * 10 + "+dirty", "c" * 10]
@@ -122,8 +124,9 @@ def test_add_run_measures_on_run_folders(tmp_path: Path):
     high = np.array([0.5, 2.5, 3.0, 3.0, 3.0])
     low = np.array([-1.7, -0.5, -0.2, -0.2, -0.2])
     resumed = {"resumes": [{"at": "t", "from_epoch": 2, "git": {"commit": "f" * 40, "dirty": False}}]}
-    synthetic.write_run(tmp_path, "swimmer", SWIM, "sql", 0, {"epoch_min_x": low, "epoch_max_x": high},
-                        manifest_extra=resumed)
+    synthetic.write_run(
+        tmp_path, "swimmer", SWIM, "sql", 0, {"epoch_min_x": low, "epoch_max_x": high}, manifest_extra=resumed
+    )
     mg = synthetic.write_run(tmp_path, "multigoal", MG, "sql", 0, {"goals_reached": [2, 4]})
     synthetic.write_artifact(mg, measures.Q_VALUES, synthetic.q_grid_table([bump(0, 0)] * 3))
     synthetic.write_run(tmp_path, "multigoal", MG, "ddpg", 0, {"goals_reached": [1, 1]})  # no artifacts

@@ -25,7 +25,9 @@ class OnnxableSQLPolicy(th.nn.Module):
 
 def test_onnx_export_gives_the_deterministic_actions(tmp_path):
     env = gym.make("softq/MultiGoal-v0")  # actions in [-1, 1]^2: predict() needs no rescaling
-    model = SQL("MlpPolicy", env, learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[32, 32]), seed=0)
+    model = SQL(
+        "MlpPolicy", env, learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[32, 32]), seed=0
+    )
     model.learn(100)
     observations = np.random.default_rng(0).normal(0.0, 3.0, size=(7, 2)).astype(np.float32)
     path = tmp_path / "sql.onnx"

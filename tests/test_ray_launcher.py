@@ -29,8 +29,15 @@ def ray_head():
     port = _free_port()
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's Unix socket paths must fit 107 bytes
     start = [
-        ray_cli, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-        "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
+        ray_cli,
+        "start",
+        "--head",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        f"--temp-dir={temp_dir}",
     ]
     subprocess.run(start, check=True, capture_output=True, timeout=120)
     try:
@@ -47,7 +54,23 @@ def test_smoke_sweep_of_every_experiment_through_a_local_ray_cluster(tmp_path, r
     """The smoke profile of every registered experiment and algorithm, sent as Ray tasks (in dependency
     stages: pretraining before fine-tuning), lands in the usual layout."""
     out = tmp_path / "results"
-    assert main(["run", *EXPERIMENTS, "--profile", "smoke", "--launcher", "ray", "--address", ray_head, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                *EXPERIMENTS,
+                "--profile",
+                "smoke",
+                "--launcher",
+                "ray",
+                "--address",
+                ray_head,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     for name, experiment in EXPERIMENTS.items():
         budget = experiment.config.budget("smoke")
         for env in experiment.config.envs:

@@ -49,7 +49,9 @@ def test_reproduce_smoke_runs_every_experiment_and_writes_everything(tmp_path, c
 
 def _tracked(path: str) -> list[str]:
     try:
-        listed = subprocess.run(["git", "ls-files", path], cwd=REPO, capture_output=True, text=True, check=True)
+        listed = subprocess.run(
+            ["git", "ls-files", path], cwd=REPO, capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
     return listed.stdout.split()
@@ -70,7 +72,9 @@ def test_committed_results_are_regenerated_unchanged(tmp_path):
         assert main([command, "--out", str(copy)]) == 0
     committed = sorted(n for n in tracked if n.split("/")[1] in GENERATED)
     regenerated = sorted(
-        str(p.relative_to(tmp_path)) for p in copy.rglob("*") if p.is_file() and p.relative_to(copy).parts[0] in GENERATED
+        str(p.relative_to(tmp_path))
+        for p in copy.rglob("*")
+        if p.is_file() and p.relative_to(copy).parts[0] in GENERATED
     )
     assert regenerated == committed
     for name in committed:
@@ -81,13 +85,27 @@ def _swimmer_run(root: Path, algo: str, seed: int, profile: str) -> Path:
     """A finished swimmer run of 50 epochs x 1000 steps that took 50 s (1 ms per step)."""
     x = np.linspace(0.0, 1.0 + seed, 50)
     preset = {"sql": "code", "ddpg": "paper", "sac": "sb3"}[algo]
-    return synthetic.write_run(root, "swimmer", "softq/SwimmerFinishLine-v0", algo, seed,
-                               {"max_forward_x": x, "epoch_min_x": -x / 2, "epoch_max_x": x,
-                                "crossed_finish_line": (x > 2).astype(float)},
-                               profile=profile, preset=preset, manifest_extra={"wall_time_s": 50.0})
+    return synthetic.write_run(
+        root,
+        "swimmer",
+        "softq/SwimmerFinishLine-v0",
+        algo,
+        seed,
+        {
+            "max_forward_x": x,
+            "epoch_min_x": -x / 2,
+            "epoch_max_x": x,
+            "crossed_finish_line": (x > 2).astype(float),
+        },
+        profile=profile,
+        preset=preset,
+        manifest_extra={"wall_time_s": 50.0},
+    )
 
 
-def test_reproduce_without_train_reports_missing_runs_and_regenerates_every_profile(tmp_path, capsys, monkeypatch):
+def test_reproduce_without_train_reports_missing_runs_and_regenerates_every_profile(
+    tmp_path, capsys, monkeypatch
+):
     def refuse(*args, **kwargs):
         raise AssertionError("reproduce trained without --train")
 
@@ -161,13 +179,20 @@ def test_without_measured_runs_the_estimate_shares_the_task_files_core_hours(tmp
 
     task = tmp_path / "costed.yaml"
     text = (REPO / "experiments" / "hyperparams" / "multigoal.yaml").read_text()
-    text = text.replace("smoke: {steps_per_epoch: 100, n_epochs: 3, seeds: [0, 1]}",
-                        "smoke: {steps_per_epoch: 100, n_epochs: 3, seeds: [0, 1], core_hours: 1.5}")
+    text = text.replace(
+        "smoke: {steps_per_epoch: 100, n_epochs: 3, seeds: [0, 1]}",
+        "smoke: {steps_per_epoch: 100, n_epochs: 3, seeds: [0, 1], core_hours: 1.5}",
+    )
     task.write_text(text)
-    monkeypatch.setitem(EXPERIMENTS, "costed", dataclasses.replace(EXPERIMENTS["multigoal"], name="costed", task=str(task)))
+    monkeypatch.setitem(
+        EXPERIMENTS, "costed", dataclasses.replace(EXPERIMENTS["multigoal"], name="costed", task=str(task))
+    )
     assert main(["status", "costed", "--profile", "smoke", "--out", str(tmp_path / "results")]) == 0
     printed = capsys.readouterr().out
     assert "6 missing" in printed  # sql, ddpg, sac x seeds 0, 1
     assert "estimated 1.50 core-hours" in printed
-    assert main(["status", "costed", "--profile", "smoke", "--algos", "sql", "--out", str(tmp_path / "results")]) == 0
+    assert (
+        main(["status", "costed", "--profile", "smoke", "--algos", "sql", "--out", str(tmp_path / "results")])
+        == 0
+    )
     assert "estimated 0.50 core-hours" in capsys.readouterr().out

@@ -51,8 +51,12 @@ def _experiment(tmp_path: Path, base: str) -> tuple[Experiment, Path]:
     """A copy of experiment ``base`` named ``resume_<base>`` whose smoke profile is BUDGETS[base]."""
     steps, epochs = BUDGETS[base]
     text = (REPO / "experiments" / "hyperparams" / f"{base}.yaml").read_text()
-    text, n = re.subn(r"^  smoke: \{steps_per_epoch: \d+, n_epochs: \d+,", f"  smoke: {{steps_per_epoch: {steps}, n_epochs: {epochs},",
-                      text, flags=re.MULTILINE)
+    text, n = re.subn(
+        r"^  smoke: \{steps_per_epoch: \d+, n_epochs: \d+,",
+        f"  smoke: {{steps_per_epoch: {steps}, n_epochs: {epochs},",
+        text,
+        flags=re.MULTILINE,
+    )
     assert n == 1
     task = tmp_path / f"{base}.yaml"
     task.write_text(text)
@@ -60,12 +64,17 @@ def _experiment(tmp_path: Path, base: str) -> tuple[Experiment, Path]:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted((folder / layout.ARTIFACTS).rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted((folder / layout.ARTIFACTS).rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("base", "algo"), [("multigoal", "sql"), ("multigoal", "ddpg"), ("multigoal", "sac"),
-                                            ("swimmer", "ddpg")])
+@pytest.mark.parametrize(
+    ("base", "algo"), [("multigoal", "sql"), ("multigoal", "ddpg"), ("multigoal", "sac"), ("swimmer", "ddpg")]
+)
 def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, base, algo):
     experiment, task = _experiment(tmp_path, base)
     name = experiment.name
@@ -73,9 +82,18 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, base, algo
     uninterrupted = run(experiment, spec, tmp_path / "a", checkpoint_every_s=0).folder
 
     killed_root = tmp_path / "b"
-    script = KILLED_RUN.format(name=name, base=base, task=str(task), algo=algo, root=str(killed_root),
-                               checkpointed=CHECKPOINTED_EPOCH, killed=KILLED_AFTER_EPOCH)
-    child = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600)
+    script = KILLED_RUN.format(
+        name=name,
+        base=base,
+        task=str(task),
+        algo=algo,
+        root=str(killed_root),
+        checkpointed=CHECKPOINTED_EPOCH,
+        killed=KILLED_AFTER_EPOCH,
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert child.returncode == -9, child.stderr[-2000:]
     folder = layout.run_dir(killed_root, name, ENVS[base], algo, 0)
     progress = folder / layout.PROGRESS

@@ -40,10 +40,13 @@ from experiments.tasks.multigoal.training import MultiGoalMetrics
 longsmoke = Experiment("longsmoke", "test", "-", task={task!r}, metrics=MultiGoalMetrics)
 """
 # The CLI takes experiment names: its script registers the experiment under one.
-REGISTER = LONGSMOKE + """
+REGISTER = (
+    LONGSMOKE
+    + """
 from experiments.registry import EXPERIMENTS
 EXPERIMENTS["longsmoke"] = longsmoke
 """
+)
 
 
 @pytest.fixture
@@ -85,12 +88,15 @@ def test_sigkill_at_any_moment_then_resume_gives_every_epoch_once(tmp_path, long
     assert '"status": "finished"' in manifest and '"resumes"' in manifest
 
 
-CLI_SCRIPT = REGISTER + """
+CLI_SCRIPT = (
+    REGISTER
+    + """
 if __name__ == "__main__":  # spawned pool workers import this file too, and register longsmoke the same way
     import sys
     from experiments.cli import main
     sys.exit(main(["run", "longsmoke", "--algos", "sql,ddpg", "--seeds", "0", "--profile", "smoke", "--out", {root!r}]))
 """
+)
 
 
 @pytest.mark.slow
@@ -101,19 +107,25 @@ def test_sigterm_stops_the_workers_cleanly_and_leaves_the_runs_resumable(tmp_pat
     script = tmp_path / "launch.py"
     script.write_text(CLI_SCRIPT.format(task=str(longsmoke.task), root=str(root)))
     folders = [layout.run_dir(root, "longsmoke", "softq/MultiGoal-v0", algo, 0) for algo in ("sql", "ddpg")]
-    process = subprocess.Popen([sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not all((f / layout.PROGRESS).exists() for f in folders):
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=300)  # until every process holding stderr, the resource tracker too, ended
+    _, stderr = process.communicate(
+        timeout=300
+    )  # until every process holding stderr, the resource tracker too, ended
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert "leaked" not in stderr and "Traceback" not in stderr, stderr
     assert "interrupted (SIGTERM)" in stderr
     for folder in folders:
         manifest = json.loads((folder / layout.MANIFEST).read_text())
         assert manifest["status"] == "interrupted" and manifest["resumes_from_epoch"] >= 0
-    again = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        [sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert again.returncode == 0, again.stderr
     for algo in ("sql", "ddpg"):
         assert _progress(root, "longsmoke", algo)[layout.EPOCH].tolist() == list(range(1, 13))
@@ -144,9 +156,18 @@ def test_finished_run_is_skipped_and_untouched(tmp_path):
     ("spec", "message"),
     [
         (RunSpec("maze42", "sql", 0, "smoke"), r"unknown experiment 'maze42'; valid experiments: \["),
-        (RunSpec("multigoal", "ppo", 0, "smoke"), r"unknown algo 'ppo' for multigoal; valid algos: \['ddpg', 'sac', 'sql', 'sql_paper'\]"),
-        (RunSpec("multigoal", "sql", 0, "huge"), r"unknown profile 'huge'.*valid profiles: \['paper', 'quick', 'smoke', 'standard'\]"),
-        (RunSpec("multigoal", "sql", 0, "smoke", preset="nature"), r"unknown preset 'nature'.*valid presets: \['code', 'paper'\]"),
+        (
+            RunSpec("multigoal", "ppo", 0, "smoke"),
+            r"unknown algo 'ppo' for multigoal; valid algos: \['ddpg', 'sac', 'sql', 'sql_paper'\]",
+        ),
+        (
+            RunSpec("multigoal", "sql", 0, "huge"),
+            r"unknown profile 'huge'.*valid profiles: \['paper', 'quick', 'smoke', 'standard'\]",
+        ),
+        (
+            RunSpec("multigoal", "sql", 0, "smoke", preset="nature"),
+            r"unknown preset 'nature'.*valid presets: \['code', 'paper'\]",
+        ),
         (RunSpec("multigoal", "sql", 0, "smoke", env="Ant-v5"), r"unknown env 'Ant-v5'.*valid envs"),
     ],
 )
@@ -215,4 +236,7 @@ def test_a_run_being_run_elsewhere_is_refused(tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(CorruptRunError, match="being run by another process"):
             run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
-    assert run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path).status == "finished"
+    assert (
+        run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path).status
+        == "finished"
+    )

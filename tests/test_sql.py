@@ -103,7 +103,10 @@ def test_save_load_gives_identical_actions_and_resumes(tmp_path, multigoal):
     with th.no_grad():
         assert th.equal(model.policy.sampler(obs, noise), loaded.policy.sampler(obs, noise))
     for name in ("qf_optimizer", "sampler_optimizer"):
-        assert getattr(loaded.policy, name).state_dict()["state"].keys() == getattr(model.policy, name).state_dict()["state"].keys()
+        assert (
+            getattr(loaded.policy, name).state_dict()["state"].keys()
+            == getattr(model.policy, name).state_dict()["state"].keys()
+        )
     assert loaded._n_calls == model._n_calls == 120
     loaded.learn(30, reset_num_timesteps=False)
     assert loaded.num_timesteps == 150
@@ -164,20 +167,28 @@ def test_n_step_returns_change_the_td_target_as_sb3_defines(multigoal):
     assert data.discounts is not None
     steps = np.log(data.discounts.flatten().numpy()) / np.log(model.gamma)  # k with discount gamma^k
     np.testing.assert_allclose(steps, np.round(steps), atol=1e-3)
-    assert set(np.round(steps)) <= {1, 2, 3} and np.mean(np.round(steps) == 3) > 0.5  # most samples are 3 steps
+    assert (
+        set(np.round(steps)) <= {1, 2, 3} and np.mean(np.round(steps) == 3) > 0.5
+    )  # most samples are 3 steps
     policy = model.policy
     th.manual_seed(7)
     loss = model.td_loss(data)
     th.manual_seed(7)
     with th.no_grad():
-        value = softq.kernels.soft_value(policy.qf_target, policy.features(data.next_observations), 2, model.value_n_particles)
+        value = softq.kernels.soft_value(
+            policy.qf_target, policy.features(data.next_observations), 2, model.value_n_particles
+        )
         target = 2.0 * data.rewards.flatten() + (1 - data.dones.flatten()) * data.discounts.flatten() * value
         q = policy.qf(policy.features(data.observations), data.actions)
     assert th.allclose(loss, 0.5 * ((target - q) ** 2).mean())
 
 
 def test_memory_optimised_buffer_trains_and_round_trips(tmp_path, multigoal):
-    kwargs = dict(optimize_memory_usage=True, replay_buffer_kwargs=dict(handle_timeout_termination=False), buffer_size=500)
+    kwargs = dict(
+        optimize_memory_usage=True,
+        replay_buffer_kwargs=dict(handle_timeout_termination=False),
+        buffer_size=500,
+    )
     model = SQL("MlpPolicy", multigoal, seed=0, **kwargs, **TINY)
     model.learn(150)
     buffer = model.replay_buffer
@@ -315,5 +326,7 @@ def test_cnn_policy_trains_its_extractors_and_saves_and_loads(tmp_path):
     model.save(tmp_path / "cnn")
     loaded = SQL.load(tmp_path / "cnn", env=env())
     np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], action, rtol=1e-5, atol=1e-6)
-    shared = SQL("CnnPolicy", env(), buffer_size=100, policy_kwargs=dict(share_features_extractor=True), seed=0)
+    shared = SQL(
+        "CnnPolicy", env(), buffer_size=100, policy_kwargs=dict(share_features_extractor=True), seed=0
+    )
     assert shared.policy.sampler_features_extractor is shared.policy.features_extractor

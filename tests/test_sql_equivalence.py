@@ -15,7 +15,10 @@ from softq.kernels import MIN_BANDWIDTH
 from softq.policies import TANH_CORRECTION_EPS
 
 TOLERANCE = 1e-5
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA GPU"))]
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA GPU")),
+]
 
 
 def _mlp(net: th.nn.Sequential, features: th.Tensor, other: th.Tensor) -> th.Tensor:
@@ -27,13 +30,22 @@ def _mlp(net: th.nn.Sequential, features: th.Tensor, other: th.Tensor) -> th.Ten
 def reference_td_loss(model: SQL, data) -> th.Tensor:
     """Eq. 11 with the soft value of eq. 10 (uniform proposal on [-1, 1]^D, alpha folded into the reward)."""
     policy = model.policy
-    batch_size, n_particles, action_dim = data.observations.shape[0], model.value_n_particles, policy.action_dim
+    batch_size, n_particles, action_dim = (
+        data.observations.shape[0],
+        model.value_n_particles,
+        policy.action_dim,
+    )
     with th.no_grad():
         next_features = policy.features(data.next_observations)[:, None, :]
-        uniform_actions = (2.0 * th.rand(n_particles, action_dim, device=model.device) - 1.0).expand(batch_size, -1, -1)
+        uniform_actions = (2.0 * th.rand(n_particles, action_dim, device=model.device) - 1.0).expand(
+            batch_size, -1, -1
+        )
         next_q = _mlp(policy.qf_target.net, next_features, uniform_actions).squeeze(-1)
         next_value = th.logsumexp(next_q, dim=1) - math.log(n_particles) + action_dim * math.log(2.0)
-        target = model.reward_scale * data.rewards.flatten() + (1.0 - data.dones.flatten()) * model.gamma * next_value
+        target = (
+            model.reward_scale * data.rewards.flatten()
+            + (1.0 - data.dones.flatten()) * model.gamma * next_value
+        )
     q = _mlp(policy.qf.net, policy.features(data.observations), data.actions).squeeze(-1)
     return 0.5 * ((target - q) ** 2).mean()
 
@@ -49,12 +61,18 @@ def reference_svgd_loss(model: SQL, observations: th.Tensor) -> th.Tensor:
     actions = th.tanh(_mlp(policy.sampler.net, features, noise))
     fixed = actions[:, :n_fixed].detach().requires_grad_(True)
     updated = actions[:, n_fixed:]
-    log_p = _mlp(policy.qf.net, features, fixed).squeeze(-1) + th.log(1.0 - fixed**2 + TANH_CORRECTION_EPS).sum(-1)
+    log_p = _mlp(policy.qf.net, features, fixed).squeeze(-1) + th.log(
+        1.0 - fixed**2 + TANH_CORRECTION_EPS
+    ).sum(-1)
     (score,) = th.autograd.grad(log_p.sum(), fixed)
     diff = fixed.detach()[:, :, None, :] - updated.detach()[:, None, :, :]  # (B, K_fixed, K_updated, D)
     sq_distances = (diff**2).sum(-1)
     median = sq_distances.flatten(1).median(dim=1).values
-    h = median / math.log(n_fixed) if model.bandwidth_rule == "code" else median / (2.0 * math.log(n_fixed + 1))
+    h = (
+        median / math.log(n_fixed)
+        if model.bandwidth_rule == "code"
+        else median / (2.0 * math.log(n_fixed + 1))
+    )
     h = h.clamp_min(MIN_BANDWIDTH)[:, None, None]
     kappa = th.exp(-sq_distances / h)
     grad_kappa = -2.0 * diff / h[..., None] * kappa[..., None]
@@ -78,8 +96,15 @@ def _loss_and_gradients(loss_fn, model, argument, seed, parameters):
 def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim, device):
     env = RandomBoxEnv(obs_dim, act_dim, done_probability=0.1)
     model = SQL.from_preset(
-        preset, "MlpPolicy", env, learning_starts=64, batch_size=32, bandwidth_rule=bandwidth_rule, reward_scale=3.0,
-        seed=0, device=device,
+        preset,
+        "MlpPolicy",
+        env,
+        learning_starts=64,
+        batch_size=32,
+        bandwidth_rule=bandwidth_rule,
+        reward_scale=3.0,
+        seed=0,
+        device=device,
     )
     model.learn(200)  # fills the buffer and trains, so that Q, its target and the sampler differ from init
     data = model.replay_buffer.sample(32)
@@ -90,11 +115,11 @@ def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim, 
             p.add_(0.1 * th.randn_like(p))
     for seed in range(3):
         fast = _loss_and_gradients(model.td_loss, model, data, seed, q_parameters)
-        reference = _loss_and_gradients(lambda d: reference_td_loss(model, d), model, data, seed, q_parameters)
-        _assert_same(fast, reference)
-        fast = _loss_and_gradients(
-            model.svgd_loss, model, data.observations, seed, sampler_parameters
+        reference = _loss_and_gradients(
+            lambda d: reference_td_loss(model, d), model, data, seed, q_parameters
         )
+        _assert_same(fast, reference)
+        fast = _loss_and_gradients(model.svgd_loss, model, data.observations, seed, sampler_parameters)
         reference = _loss_and_gradients(
             lambda obs: reference_svgd_loss(model, obs), model, data.observations, seed, sampler_parameters
         )
@@ -105,4 +130,6 @@ def _assert_same(fast, reference):
     (fast_loss, fast_grads), (reference_loss, reference_grads) = fast, reference
     assert th.allclose(fast_loss, reference_loss, rtol=TOLERANCE, atol=TOLERANCE), (fast_loss, reference_loss)
     for fast_grad, reference_grad in zip(fast_grads, reference_grads, strict=True):
-        assert th.allclose(fast_grad, reference_grad, rtol=TOLERANCE, atol=TOLERANCE), (fast_grad - reference_grad).abs().max()
+        assert th.allclose(fast_grad, reference_grad, rtol=TOLERANCE, atol=TOLERANCE), (
+            (fast_grad - reference_grad).abs().max()
+        )

@@ -22,7 +22,9 @@ def _modules() -> dict[str, Path]:
 
 
 def _is_type_checking(node: ast.If) -> bool:
-    return isinstance(node.test, ast.Name | ast.Attribute) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+    return isinstance(node.test, ast.Name | ast.Attribute) and ast.unparse(node.test).endswith(
+        "TYPE_CHECKING"
+    )
 
 
 def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
@@ -58,7 +60,7 @@ def test_no_import_cycles():
         state[name] = "open"
         for dep in sorted(graph[name]):
             if state.get(dep) == "open":
-                cycles.append(" -> ".join([*stack[stack.index(dep):], dep]))
+                cycles.append(" -> ".join([*stack[stack.index(dep) :], dep]))
             elif dep not in state:
                 walk(dep, [*stack, dep])
         state[name] = "done"
@@ -72,7 +74,9 @@ def test_no_import_cycles():
 def _loaded(code: str) -> set[str]:
     """The top-level modules loaded after running ``code`` in a fresh interpreter."""
     check = code + "\nimport sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    result = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=True
+    )
     return set(result.stdout.split())
 
 

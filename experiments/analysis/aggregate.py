@@ -64,7 +64,9 @@ class Problem:
         return self.describe()
 
 
-def read_manifest_file(path: Path, required: tuple[str, ...] = _REQUIRED_MANIFEST) -> tuple[dict | None, str | None]:
+def read_manifest_file(
+    path: Path, required: tuple[str, ...] = _REQUIRED_MANIFEST
+) -> tuple[dict | None, str | None]:
     """(manifest, None), or (None, why it cannot be used): missing, not JSON, not an object, or without
     one of the ``required`` fields."""
     if not path.is_file():
@@ -102,7 +104,10 @@ def read_progress(path: Path) -> tuple[pd.DataFrame | None, str | None]:
     widths = {i: len(row) for i, row in enumerate(rows[1:], start=2) if len(row) != len(rows[0])}
     if rows and widths:
         line, width = next(iter(widths.items()))
-        return None, f"{layout.PROGRESS} line {line} has {width} cells, its header {len(rows[0])} (truncated or mixed rows)"
+        return (
+            None,
+            f"{layout.PROGRESS} line {line} has {width} cells, its header {len(rows[0])} (truncated or mixed rows)",
+        )
     try:
         table = pd.read_csv(StringIO(text))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:

@@ -155,7 +155,9 @@ def add_run_measures(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
         if swimmer_inputs:
             extremes = rows[["epoch_min_x", "epoch_max_x"]].dropna()
             if len(extremes):
-                values.update(swimmer_measures(extremes["epoch_min_x"].to_numpy(), extremes["epoch_max_x"].to_numpy()))
+                values.update(
+                    swimmer_measures(extremes["epoch_min_x"].to_numpy(), extremes["epoch_max_x"].to_numpy())
+                )
         q_path = Path(root) / str(run) / layout.ARTIFACTS / Q_VALUES
         if q_path.is_file():
             values.update(q_mode_measures(pd.read_csv(q_path)))

@@ -302,7 +302,9 @@ def plot_rliable(
     note = f"{red.describe(metric)}; {how}" + ("" if higher_is_better else "; lower is better (negated)")
     ax_iqm.set_title(f"tasks: {', '.join(tasks)}", fontsize=6)
     ax_prof.set_title(note, fontsize=6, wrap=True)
-    suptitle_with_caption(fig, title or f"{metric} across {len(tasks)} tasks: IQM and performance profile", df)
+    suptitle_with_caption(
+        fig, title or f"{metric} across {len(tasks)} tasks: IQM and performance profile", df
+    )
     return fig
 
 

@@ -294,7 +294,9 @@ def _evaluate_rate(spec: RateSpec, runs: pd.DataFrame, label: str, result: Claim
         result.brief = f"{k}/{len(a)}"
 
 
-def _evaluate_mean(spec: MeanSpec, runs: pd.DataFrame, label: str, result: ClaimResult, reps: int, seed: int) -> None:
+def _evaluate_mean(
+    spec: MeanSpec, runs: pd.DataFrame, label: str, result: ClaimResult, reps: int, seed: int
+) -> None:
     a = _values(runs, label, spec.metric, spec.reduction, result)
     ci = stats.bootstrap_ci(a, reps=reps, confidence=CONFIDENCE, seed=seed)
     _, sd, n = stats.mean_std(a)
@@ -342,7 +344,9 @@ def _evaluate_compare(
     result.brief = f"{counts} (Fisher p = {_pv(fisher.greater)}); P = {_p(ci.point)} (p = {_pv(mw.greater)})"
 
 
-def _baseline_runs(spec, here: pd.DataFrame, preset: str, result: ClaimResult, env: str, profile: str) -> pd.DataFrame:
+def _baseline_runs(
+    spec, here: pd.DataFrame, preset: str, result: ClaimResult, env: str, profile: str
+) -> pd.DataFrame:
     """The baseline's runs beside the subject's: its runs at the same preset, else its only preset (noted)."""
     base = here[here["algo"] == spec.baseline]
     presets = sorted(base["preset"].unique())
@@ -376,8 +380,8 @@ def _evaluate_trend(claim: Claim, sub: pd.DataFrame, reps: int, seed: int) -> li
     if len(present) == 0:
         return [ClaimResult(claim, NOT_RUN, notes=[f"no finished runs of {', '.join(spec.groups)}"])]
     results = []
-    for env, profile in present[["env", "profile"]].drop_duplicates().sort_values(["env", "profile"]).itertuples(
-        index=False
+    for env, profile in (
+        present[["env", "profile"]].drop_duplicates().sort_values(["env", "profile"]).itertuples(index=False)
     ):
         result = ClaimResult(claim, NOT_RUN, env=env, profile=profile)
         runs = present[(present["env"] == env) & (present["profile"] == profile)]
@@ -542,7 +546,9 @@ def render_scorecard(
     n_runs: int = 0,
     root: str | Path | None = None,
 ) -> str:
-    several_envs = {c: len({r.env for r in results if r.claim.id == c}) > 1 for c in {r.claim.id for r in results}}
+    several_envs = {
+        c: len({r.env for r in results if r.claim.id == c}) > 1 for c in {r.claim.id for r in results}
+    }
     several_profiles = len({r.profile for r in results if r.profile != "-"}) > 1
     wheres = [_where(r, several_envs[r.claim.id], several_profiles) for r in results]
     lines = [
@@ -563,15 +569,27 @@ def render_scorecard(
     ]
     for r, where in zip(results, wheres, strict=True):
         claim = r.claim.id + (f" ({where})" if where else "")
-        cells = [claim, r.claim.paper_value, r.brief, _budget_cell(r), r.seeds, f"**{r.label}**",
-                 _ledger_key(r.claim.experiment)]
+        cells = [
+            claim,
+            r.claim.paper_value,
+            r.brief,
+            _budget_cell(r),
+            r.seeds,
+            f"**{r.label}**",
+            _ledger_key(r.claim.experiment),
+        ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
     lines += ["", "Rows: " + ", ".join(f"{v}: {counts[v]}" for v in VERDICTS) + ".", ""]
     lines += ["## Details", ""]
     for claim in dict.fromkeys(r.claim for r in results):
         spec = claim.spec
-        lines += [f"### {claim.id}", "", f"{claim.statement} ({claim.source}; paper: {claim.paper_value}.)", ""]
+        lines += [
+            f"### {claim.id}",
+            "",
+            f"{claim.statement} ({claim.source}; paper: {claim.paper_value}.)",
+            "",
+        ]
         lines.append(f"Checked as: {spec.condition()}.")
         extra = f" Paper's proportion: {spec.paper_rate:g}." if isinstance(spec, RateSpec) else ""
         per_run = "; ".join(dict.fromkeys(tables.protocol(m.metric, m.reduction) for m in spec.measured()))
@@ -582,7 +600,9 @@ def render_scorecard(
             head = f"**{where}**: " if where else ""
             text = f"- {head}**{r.label}**. Ours: {r.ours}."
             if r.verdict != NOT_RUN or r.seeds != "-":
-                text += f" Seeds: {r.seeds}. Profile {r.profile}, preset {r.preset}; budget {_budget_cell(r)}."
+                text += (
+                    f" Seeds: {r.seeds}. Profile {r.profile}, preset {r.preset}; budget {_budget_cell(r)}."
+                )
                 text += f" Commits: {r.commits}."
             if r.notes:
                 text += f" Notes: {'; '.join(dict.fromkeys(r.notes))}."
@@ -602,14 +622,18 @@ def render_scorecard(
         lines.append("None recorded in experiments/deviations.yaml for these experiments.")
     else:
         everywhere = [d.id for d in chosen if "all" in d.applies_to]
-        lines.append("Which entries of `experiments/deviations.yaml` apply where (the summary's deviations column):")
+        lines.append(
+            "Which entries of `experiments/deviations.yaml` apply where (the summary's deviations column):"
+        )
         lines.append("")
         if everywhere:
             lines.append(f"- **every experiment**: {', '.join(everywhere)}")
         for experiment in experiments:
             own = [d.id for d in chosen if "all" not in d.applies_to and d.applies(experiment)]
             also = " and the entries for every experiment" if everywhere else ""
-            lines.append(f"- **{_ledger_key(experiment)}**: {', '.join(own) or 'no entries of its own'}{also}")
+            lines.append(
+                f"- **{_ledger_key(experiment)}**: {', '.join(own) or 'no entries of its own'}{also}"
+            )
         lines += ["", "Each entry once:", ""]
         for d in chosen:
             lines.append(

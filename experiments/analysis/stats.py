@@ -221,8 +221,10 @@ def trend_concordance(groups) -> float:
     pairs = [(i, j) for i in range(len(cols)) for j in range(i + 1, len(cols))]
     if any(len(c) == 0 for c in cols) or not pairs:
         return math.nan
-    up = sum(float(np.sum((cols[j][None, :] > cols[i][:, None]) + 0.5 * (cols[j][None, :] == cols[i][:, None])))
-             for i, j in pairs)
+    up = sum(
+        float(np.sum((cols[j][None, :] > cols[i][:, None]) + 0.5 * (cols[j][None, :] == cols[i][:, None])))
+        for i, j in pairs
+    )
     return up / sum(len(cols[i]) * len(cols[j]) for i, j in pairs)
 
 
@@ -244,7 +246,9 @@ def trend_test(groups, reps: int = 20000, seed: int = DEFAULT_SEED) -> tuple[flo
         for j in range(i + 1, len(parts)):
             diff = parts[j][:, None, :] - parts[i][:, :, None]
             up += np.sum((diff > 0) + 0.5 * (diff == 0), axis=(1, 2))
-    observed = point * sum(len(cols[i]) * len(cols[j]) for i in range(len(cols)) for j in range(i + 1, len(cols)))
+    observed = point * sum(
+        len(cols[i]) * len(cols[j]) for i in range(len(cols)) for j in range(i + 1, len(cols))
+    )
     tol = 1e-9
     greater = (1 + int(np.sum(up >= observed - tol))) / (1 + reps)
     less = (1 + int(np.sum(up <= observed + tol))) / (1 + reps)

@@ -94,7 +94,9 @@ def q_grid_table(surfaces: list[np.ndarray]) -> pd.DataFrame:
     for state, q in enumerate(surfaces):
         axis = np.linspace(-1.0, 1.0, q.shape[0])
         ax, ay = np.meshgrid(axis, axis, indexing="xy")
-        frames.append(pd.DataFrame({"state": state, "action_x": ax.ravel(), "action_y": ay.ravel(), "q": q.ravel()}))
+        frames.append(
+            pd.DataFrame({"state": state, "action_x": ax.ravel(), "action_y": ay.ravel(), "q": q.ravel()})
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -55,8 +55,13 @@ def _commits_by_run(df: pd.DataFrame) -> dict[tuple, str] | None:
     if measures.COMMITS not in df.columns or len(df) == 0:
         return None
     runs = df.drop_duplicates(list(aggregate.RUN_KEY))
-    return dict(zip(runs[list(aggregate.RUN_KEY)].itertuples(index=False, name=None), runs[measures.COMMITS],
-                    strict=True))
+    return dict(
+        zip(
+            runs[list(aggregate.RUN_KEY)].itertuples(index=False, name=None),
+            runs[measures.COMMITS],
+            strict=True,
+        )
+    )
 
 
 def _describe_commits(g: pd.DataFrame, commits_by_run: dict[tuple, str] | None) -> str:

@@ -14,10 +14,18 @@ def register_envs() -> None:
     _register("softq/MultiGoal-v0", "softq.envs.multigoal:MultiGoalEnv", max_episode_steps=30)
     # Sub-tasks of the multi-goal env for composition (softq/composition.py): rewarded goals only.
     _register("softq/MultiGoalSubset-v0", "softq.envs.multigoal:MultiGoalEnv", max_episode_steps=30)
-    _register("softq/MultiGoalRightUp-v0", "softq.envs.multigoal:MultiGoalEnv", max_episode_steps=30,
-              kwargs={"goals": ("right", "up")})
-    _register("softq/MultiGoalUpLeft-v0", "softq.envs.multigoal:MultiGoalEnv", max_episode_steps=30,
-              kwargs={"goals": ("up", "left")})
+    _register(
+        "softq/MultiGoalRightUp-v0",
+        "softq.envs.multigoal:MultiGoalEnv",
+        max_episode_steps=30,
+        kwargs={"goals": ("right", "up")},
+    )
+    _register(
+        "softq/MultiGoalUpLeft-v0",
+        "softq.envs.multigoal:MultiGoalEnv",
+        max_episode_steps=30,
+        kwargs={"goals": ("up", "left")},
+    )
     _register("softq/SwimmerFinishLine-v0", "softq.envs.swimmer:SwimmerFinishLineEnv", max_episode_steps=500)
     for env_id, arena in (
         ("softq/AntMaze-v0", "two_passage_maze"),

@@ -37,7 +37,13 @@ WARMUP_ROUNDS, ROUNDS = 20, 200
 def _model(algo: str, shape: str, device: str):
     obs_dim, act_dim, batch_size, sql_extra = SHAPES[shape]
     env = RandomBoxEnv(obs_dim, act_dim)
-    common = dict(learning_starts=batch_size, batch_size=batch_size, policy_kwargs=dict(net_arch=NET_ARCH), seed=0, device=device)
+    common = dict(
+        learning_starts=batch_size,
+        batch_size=batch_size,
+        policy_kwargs=dict(net_arch=NET_ARCH),
+        seed=0,
+        device=device,
+    )
     if algo == "sql":
         model = SQL.from_preset("code", "MlpPolicy", env, **common, **sql_extra)
     else:
@@ -79,7 +85,10 @@ def test_sql_update_against_sac(benchmark, shape, device):
 
     benchmark.group = f"update-{shape}-{device}"
     benchmark.pedantic(sql_update, setup=sac_update, warmup_rounds=WARMUP_ROUNDS, rounds=ROUNDS, iterations=1)
-    sql_seconds, sac_seconds = benchmark.stats.stats.data, sac_seconds[WARMUP_ROUNDS:]  # setup runs every round
+    sql_seconds, sac_seconds = (
+        benchmark.stats.stats.data,
+        sac_seconds[WARMUP_ROUNDS:],
+    )  # setup runs every round
     benchmark.extra_info.update(
         algo="sql",
         shape=shape,

@@ -14,8 +14,15 @@ EXPERIMENT = Experiment(
     task="antmaze",
     metrics=f"{__name__}.training:AntMazeMetrics",
     figure_specs=(
-        FigureSpec("antmaze_fig3b_min_distance", "seed_lines", "antmaze", metric="min_distance_to_target",
-                   ref=ANTMAZE_THRESHOLD, ref_label="upper-passage threshold", ylabel="min distance to target (m)",
-                   title="Ant maze: min distance to the target since the start of training (Fig. 3b)"),
+        FigureSpec(
+            "antmaze_fig3b_min_distance",
+            "seed_lines",
+            "antmaze",
+            metric="min_distance_to_target",
+            ref=ANTMAZE_THRESHOLD,
+            ref_label="upper-passage threshold",
+            ylabel="min distance to target (m)",
+            title="Ant maze: min distance to the target since the start of training (Fig. 3b)",
+        ),
     ),
 )

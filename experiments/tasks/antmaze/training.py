@@ -21,7 +21,10 @@ class AntMazeMetrics(TaskMetrics):
             self.min_distance = min(self.min_distance, float(info["distance_to_target"]))
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
-        return {"min_distance_to_target": self.min_distance, "below_threshold": int(below_threshold(self.min_distance))}
+        return {
+            "min_distance_to_target": self.min_distance,
+            "below_threshold": int(below_threshold(self.min_distance)),
+        }
 
     def state_dict(self) -> dict[str, Any]:
         return {"min_distance": self.min_distance}

@@ -35,7 +35,11 @@ def figure(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
         surfaces.append((surfaces[0] + surfaces[1]) / 2)
         rewarded = [goal_indices(s) for s in subsets]
         rewarded.append(tuple(sorted(set(rewarded[0]) | set(rewarded[1]))))
-        titles = [f"A: goals {', '.join(subsets[0])}", f"B: goals {', '.join(subsets[1])}", "composed: (Q_A + Q_B) / 2"]
+        titles = [
+            f"A: goals {', '.join(subsets[0])}",
+            f"B: goals {', '.join(subsets[1])}",
+            "composed: (Q_A + Q_B) / 2",
+        ]
         fig = new_figure(12.0, 5.2)
         axes = fig.subplots(1, 3)
         for ax, label, surface, goals, title in zip(axes, LABELS, surfaces, rewarded, titles, strict=True):
@@ -51,12 +55,21 @@ def figure(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
                 ax.add_patch(Circle(tuple(centre), GOAL_RADIUS, fill=False, color=colour, linewidth=0.8))
             fraction = runs["shared_goal_fraction"]
             # mean +- sample std (ddof 1), as the tables
-            ax.set_title(f"{title}\nat the shared goal: {fraction.mean():.2f} +- {fraction.std(ddof=1):.2f} (n={len(runs)})", fontsize=8)
-            ax.set(xlim=(-POSITION_BOUND, POSITION_BOUND), ylim=(-POSITION_BOUND, POSITION_BOUND), aspect="equal")
+            ax.set_title(
+                f"{title}\nat the shared goal: {fraction.mean():.2f} +- {fraction.std(ddof=1):.2f} (n={len(runs)})",
+                fontsize=8,
+            )
+            ax.set(
+                xlim=(-POSITION_BOUND, POSITION_BOUND), ylim=(-POSITION_BOUND, POSITION_BOUND), aspect="equal"
+            )
             ax.set_xlabel("x")
         axes[0].set_ylabel("y")
-        suptitle_with_caption(fig, "Composition on multi-goal sub-tasks: rollouts from the origin of the policies as they act "
-                    "(red circles: goals rewarded)", part)
+        suptitle_with_caption(
+            fig,
+            "Composition on multi-goal sub-tasks: rollouts from the origin of the policies as they act "
+            "(red circles: goals rewarded)",
+            part,
+        )
         name = "composition_rollouts" + ("" if len(profiles) == 1 else f"__{slug(prof)}")
         paths += save_figure(fig, Path(out_dir) / name)
     return paths

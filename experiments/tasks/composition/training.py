@@ -39,11 +39,18 @@ def goal_fractions(policy, env: gym.Env, n_rollouts: int, seed: int) -> tuple[di
     the rollouts as a table (rollout, t, x, y)."""
     ends, rows = [], []
     for i in range(n_rollouts):
-        episode = rollout(policy, env, deterministic=False, seed=derived_seed(seed, EVALUATION, ARTIFACT_SEED_KEY, i),
-                          options={"position": (0.0, 0.0)})
+        episode = rollout(
+            policy,
+            env,
+            deterministic=False,
+            seed=derived_seed(seed, EVALUATION, ARTIFACT_SEED_KEY, i),
+            options={"position": (0.0, 0.0)},
+        )
         ends.append(episode.infos[-1]["goal"])
         rows += [(i, t, float(obs[0]), float(obs[1])) for t, obs in enumerate(episode.observations)]
-    fractions = {f"goal_fraction_{name}": float(np.mean([e == g for e in ends])) for g, name in enumerate(GOAL_NAMES)}
+    fractions = {
+        f"goal_fraction_{name}": float(np.mean([e == g for e in ends])) for g, name in enumerate(GOAL_NAMES)
+    }
     fractions["no_goal_fraction"] = float(np.mean([e == -1 for e in ends]))
     return fractions, pd.DataFrame(rows, columns=["rollout", "t", "x", "y"])
 
@@ -71,12 +78,17 @@ def finalize(root: str | Path, profile: str, seeds: list[int] | None = None) -> 
         sources = [RunFolder.of(root, NAME, env, algo, seed) for env in (env_a, env_b)]
         source_manifests = [folder.read_manifest() for folder in sources]
         missing = [
-            str(folder.path) for folder, m in zip(sources, source_manifests, strict=True)
-            if m is None or m["status"] != layout.STATUS_FINISHED or m["profile"] != profile
+            str(folder.path)
+            for folder, m in zip(sources, source_manifests, strict=True)
+            if m is None
+            or m["status"] != layout.STATUS_FINISHED
+            or m["profile"] != profile
             or not (folder.artifacts / layout.WEIGHTS).exists()
         ]
         if missing:
-            lines.append(f"missing   composition seed {seed}: constituent run(s) not finished at profile {profile}: {missing}")
+            lines.append(
+                f"missing   composition seed {seed}: constituent run(s) not finished at profile {profile}: {missing}"
+            )
             continue
         started = time.perf_counter()
         constituents = [load_policy(folder.artifacts / layout.WEIGHTS) for folder in sources]
@@ -95,49 +107,61 @@ def finalize(root: str | Path, profile: str, seeds: list[int] | None = None) -> 
             zip(LABELS, [*constituents, composed], [steps[0], steps[1], sum(steps)], strict=True)
         ):
             began = time.perf_counter()
-            fractions, rollouts = goal_fractions(policy, env, int(cfg["rollouts"]), derived_seed(seed, EVALUATION, index))
+            fractions, rollouts = goal_fractions(
+                policy, env, int(cfg["rollouts"]), derived_seed(seed, EVALUATION, index)
+            )
             folder = out[label]
             folder.artifacts.mkdir(parents=True, exist_ok=True)
             rollouts.to_csv(folder.artifacts / ROLLOUTS, index=False, float_format="%.4f")
             wall = time.perf_counter() - began + (fit_time if label == "composed" else 0.0)
-            row = {layout.EPOCH: 1, layout.STEP: step, layout.WALL_TIME: round(wall, 3),
-                   "shared_goal_fraction": fractions[f"goal_fraction_{GOAL_NAMES[shared]}"], **fractions}
+            row = {
+                layout.EPOCH: 1,
+                layout.STEP: step,
+                layout.WALL_TIME: round(wall, 3),
+                "shared_goal_fraction": fractions[f"goal_fraction_{GOAL_NAMES[shared]}"],
+                **fractions,
+            }
             folder.write_progress(row)
-            folder.write_manifest({
-                "experiment": NAME,
-                "algo": label,
-                "env": eval_env_id,
-                "seed": seed,
-                "profile": profile,
-                "preset": source_manifests[0].get("preset"),
-                "kind": "composition",
-                "budget": {"steps_per_epoch": step, "n_epochs": 1, "total_steps": step},
-                "composition": {
-                    "constituents": [str(f.path.relative_to(root)) for f in sources] if label == "composed"
-                    else [str(sources[index].path.relative_to(root))],
-                    "q_function": "(Q_A + Q_B) / 2" if label == "composed" else "the constituent's own",
-                    "fit": cfg["fit"] if label == "composed" else None,
-                    "fit_states": f"{GRID} x {GRID} grid over [-{POSITION_BOUND}, {POSITION_BOUND}]^2" if label == "composed" else None,
-                    "new_env_steps": 0,
-                    "eval_env": eval_env_id,
-                    "rollouts": int(cfg["rollouts"]),
-                    "shared_goal": GOAL_NAMES[shared],
-                    "constituent_git": [m.get("git") for m in source_manifests] if label == "composed"
-                    else [source_manifests[index].get("git")],
-                },
-                "git": git_state(),
-                "versions": package_versions(),
-                "hardware": hardware(),
-                "status": layout.STATUS_FINISHED,
-                "started_at": now(),
-                "finished_at": now(),
-                "wall_time_s": round(wall, 1),
-            })
+            folder.write_manifest(
+                {
+                    "experiment": NAME,
+                    "algo": label,
+                    "env": eval_env_id,
+                    "seed": seed,
+                    "profile": profile,
+                    "preset": source_manifests[0].get("preset"),
+                    "kind": "composition",
+                    "budget": {"steps_per_epoch": step, "n_epochs": 1, "total_steps": step},
+                    "composition": {
+                        "constituents": [str(f.path.relative_to(root)) for f in sources]
+                        if label == "composed"
+                        else [str(sources[index].path.relative_to(root))],
+                        "q_function": "(Q_A + Q_B) / 2" if label == "composed" else "the constituent's own",
+                        "fit": cfg["fit"] if label == "composed" else None,
+                        "fit_states": f"{GRID} x {GRID} grid over [-{POSITION_BOUND}, {POSITION_BOUND}]^2"
+                        if label == "composed"
+                        else None,
+                        "new_env_steps": 0,
+                        "eval_env": eval_env_id,
+                        "rollouts": int(cfg["rollouts"]),
+                        "shared_goal": GOAL_NAMES[shared],
+                        "constituent_git": [m.get("git") for m in source_manifests]
+                        if label == "composed"
+                        else [source_manifests[index].get("git")],
+                    },
+                    "git": git_state(),
+                    "versions": package_versions(),
+                    "hardware": hardware(),
+                    "status": layout.STATUS_FINISHED,
+                    "started_at": now(),
+                    "finished_at": now(),
+                    "wall_time_s": round(wall, 1),
+                }
+            )
         env.close()
         summary = ", ".join(
-            f"{label} {pd.read_csv(out[label].progress_path)['shared_goal_fraction'].iloc[0]:.2f}" for label in LABELS
+            f"{label} {pd.read_csv(out[label].progress_path)['shared_goal_fraction'].iloc[0]:.2f}"
+            for label in LABELS
         )
         lines.append(f"finished  composition seed {seed}: fraction of rollouts at the shared goal: {summary}")
     return lines
-
-

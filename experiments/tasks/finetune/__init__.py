@@ -16,8 +16,13 @@ EXPERIMENT = Experiment(
     task="finetune",
     epoch_hook=f"{__name__}.training:apply_schedule",
     figure_specs=(
-        FigureSpec("finetune_fig5_discounted_return", "mean_std", "finetune",
-                   metric="eval_discounted_return_deployed", ylabel="average discounted return",
-                   title="Fine-tuning: discounted return of the deployed policy, mean +- 1 std over seeds (Fig. 5)"),
+        FigureSpec(
+            "finetune_fig5_discounted_return",
+            "mean_std",
+            "finetune",
+            metric="eval_discounted_return_deployed",
+            ylabel="average discounted return",
+            title="Fine-tuning: discounted return of the deployed policy, mean +- 1 std over seeds (Fig. 5)",
+        ),
     ),
 )

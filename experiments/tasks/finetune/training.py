@@ -56,7 +56,9 @@ class NoiseSetSQLPolicy(SQLPolicy):
             return
         noise_set = th.as_tensor(noise_set, dtype=th.float32)
         if noise_set.ndim != 2 or noise_set.shape[0] < 1 or noise_set.shape[1] != self.action_dim:
-            raise ValueError(f"noise_set must have shape (K >= 1, {self.action_dim}), got {tuple(noise_set.shape)}")
+            raise ValueError(
+                f"noise_set must have shape (K >= 1, {self.action_dim}), got {tuple(noise_set.shape)}"
+            )
         if not th.isfinite(noise_set).all():
             raise ValueError("noise_set must be finite")
         self.noise_set = noise_set.detach().clone().to(self.device)
@@ -79,12 +81,16 @@ class NoiseSetSQLPolicy(SQLPolicy):
             return super().deterministic_noise(n, device)
         return self.noise_set[0].to(device).expand(n, self.action_dim)
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         # The noise set is an optional buffer: a state dict with one sets it, a state dict without one
         # (every policy that never had a set, e.g. a pretrained one) clears it.
         key = prefix + "noise_set"
         self.noise_set = state_dict[key].detach().clone() if key in state_dict else None
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
 
 def noise_set_for(seed: int, size: int, action_dim: int) -> th.Tensor:

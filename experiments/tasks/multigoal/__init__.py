@@ -28,7 +28,12 @@ EXPERIMENT = Experiment(
     write_artifacts=f"{__name__}.training:write_artifacts",
     figures=(f"{__name__}.figures:figure_1",),
     figure_specs=(
-        FigureSpec("multigoal_goals_reached", "seed_lines", "multigoal", metric="goals_reached",
-                   title="Multi-goal: distinct goals reached by 20 rollouts of the policy as it acts"),
+        FigureSpec(
+            "multigoal_goals_reached",
+            "seed_lines",
+            "multigoal",
+            metric="goals_reached",
+            title="Multi-goal: distinct goals reached by 20 rollouts of the policy as it acts",
+        ),
     ),
 )

@@ -34,7 +34,10 @@ def figure_1(root: Path, out_dir: Path, profile: str | None = None) -> list[Path
     xs = np.linspace(-POSITION_BOUND, POSITION_BOUND, 200)
     surface = multigoal_reward_surface(np.stack(np.meshgrid(xs, xs), axis=-1))
     for row, algo in enumerate(algos):
-        folders = [layout.run_dir(root, "multigoal", r.env, algo, r.seed) / layout.ARTIFACTS for r in runs[runs["algo"] == algo].itertuples()]
+        folders = [
+            layout.run_dir(root, "multigoal", r.env, algo, r.seed) / layout.ARTIFACTS
+            for r in runs[runs["algo"] == algo].itertuples()
+        ]
         ax = axes[row, 0]
         ax.contour(xs, xs, surface, levels=15, colors="0.75", linewidths=0.6)
         for folder in folders:

@@ -47,9 +47,13 @@ def write_artifacts(model: BaseAlgorithm, env: gym.Env, folder: Path) -> None:
     q_frames, sample_frames = [], []
     for index, state in enumerate(Q_PLOT_STATES):
         q = q_values(model, np.repeat(state[None], len(grid), axis=0), grid)
-        q_frames.append(pd.DataFrame({"state": index, "action_x": grid[:, 0], "action_y": grid[:, 1], "q": q}))
+        q_frames.append(
+            pd.DataFrame({"state": index, "action_x": grid[:, 0], "action_y": grid[:, 1], "q": q})
+        )
         obs = np.repeat(state[None].astype(np.float32), N_ACTION_SAMPLES, axis=0)
         actions, _ = model.predict(obs, deterministic=False)
-        sample_frames.append(pd.DataFrame({"state": index, "action_x": actions[:, 0], "action_y": actions[:, 1]}))
+        sample_frames.append(
+            pd.DataFrame({"state": index, "action_x": actions[:, 0], "action_y": actions[:, 1]})
+        )
     pd.concat(q_frames).to_csv(folder / Q_VALUES, index=False, float_format="%.6g")
     pd.concat(sample_frames).to_csv(folder / ACTION_SAMPLES, index=False, float_format="%.6g")

@@ -32,8 +32,13 @@ EXPERIMENT = Experiment(
     write_artifacts=f"{__name__}.training:write_artifacts",
     figures=(f"{__name__}.figures:figure_7",),
     figure_specs=(
-        FigureSpec("pretrain_distance", "mean_std", "pretrain", metric="distance_exploring",
-                   ylabel="distance from the start (m)",
-                   title="Ant pretraining: distance travelled by evaluation rollouts of the policy as it acts"),
+        FigureSpec(
+            "pretrain_distance",
+            "mean_std",
+            "pretrain",
+            metric="distance_exploring",
+            ylabel="distance from the start (m)",
+            title="Ant pretraining: distance travelled by evaluation rollouts of the policy as it acts",
+        ),
     ),
 )

@@ -46,7 +46,9 @@ def figure_7(root: Path, out_dir: Path, profile: str | None = None) -> list[Path
             continue
         columns = run_columns(root, runs)
         seeds = sorted(runs["seed"].unique())
-        traces = {r.run: pd.read_csv(Path(root) / r.run / layout.ARTIFACTS / TRACES) for r in runs.itertuples()}
+        traces = {
+            r.run: pd.read_csv(Path(root) / r.run / layout.ARTIFACTS / TRACES) for r in runs.itertuples()
+        }
         extent = max(3.0, max(float(np.abs(t[["x", "y"]].to_numpy()).max()) for t in traces.values()) * 1.05)
         fig = new_figure(2.4 * len(columns), 2.4 * len(seeds) + 0.9)
         axes = fig.subplots(len(seeds), len(columns), squeeze=False, sharex=True, sharey=True)
@@ -67,7 +69,11 @@ def figure_7(root: Path, out_dir: Path, profile: str | None = None) -> list[Path
                 if j == 0:
                     ax.set_ylabel(f"seed {seed}\ny (m)", fontsize=7)
             axes[-1, j].set_xlabel("x (m)", fontsize=7)
-        suptitle_with_caption(fig, f"Ant pretraining: torso traces of {N_TRACES} rollouts of the policy as it acts, from the origin (Fig. 7)", part)
+        suptitle_with_caption(
+            fig,
+            f"Ant pretraining: torso traces of {N_TRACES} rollouts of the policy as it acts, from the origin (Fig. 7)",
+            part,
+        )
         name = "pretrain_fig7_com_traces" + ("" if len(profiles) == 1 else f"__{slug(prof)}")
         paths += save_figure(fig, Path(out_dir) / name)
     return paths

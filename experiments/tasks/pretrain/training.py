@@ -30,12 +30,18 @@ class PretrainMetrics(TaskMetrics):
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
         def displacements(episodes: list[Episode]) -> np.ndarray:
-            return np.array([np.asarray(e.observations[-1][:2]) - np.asarray(e.observations[0][:2]) for e in episodes])
+            return np.array(
+                [np.asarray(e.observations[-1][:2]) - np.asarray(e.observations[0][:2]) for e in episodes]
+            )
 
         d_det, d_exp = displacements(deployed), displacements(exploring)
         norms = np.linalg.norm(d_exp, axis=1)
         moved = norms > 0.01
-        concentration = float(np.linalg.norm((d_exp[moved] / norms[moved, None]).mean(0))) if moved.any() else float("nan")
+        concentration = (
+            float(np.linalg.norm((d_exp[moved] / norms[moved, None]).mean(0)))
+            if moved.any()
+            else float("nan")
+        )
         return {
             "distance_deployed": float(np.linalg.norm(d_det, axis=1).mean()),
             "distance_exploring": float(norms.mean()),
@@ -48,6 +54,10 @@ def write_artifacts(model: BaseAlgorithm, env: gym.Env, folder: Path) -> None:
     run_seed = int(model.seed or 0)
     rows = []
     for i in range(N_TRACES):
-        episode = rollout(model, env, deterministic=False, seed=derived_seed(run_seed, EVALUATION, ARTIFACT_SEED_KEY, i))
+        episode = rollout(
+            model, env, deterministic=False, seed=derived_seed(run_seed, EVALUATION, ARTIFACT_SEED_KEY, i)
+        )
         rows += [(i, t, float(obs[0]), float(obs[1])) for t, obs in enumerate(episode.observations)]
-    pd.DataFrame(rows, columns=["rollout", "t", "x", "y"]).to_csv(folder / TRACES, index=False, float_format="%.4f")
+    pd.DataFrame(rows, columns=["rollout", "t", "x", "y"]).to_csv(
+        folder / TRACES, index=False, float_format="%.4f"
+    )
