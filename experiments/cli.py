@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from experiments import layout
+from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS
 from experiments.config import PROFILES, ConfigError
 from experiments.launchers import (
     LAUNCHERS,
@@ -142,7 +143,17 @@ def _parser() -> argparse.ArgumentParser:
             "the scorecard of the paper's claims from the finished runs under --out (trains nothing)",
         ),
     ):
-        add(name, func, help, f"results root to read runs from and write into (default: {layout.RESULTS})")
+        p = add(
+            name, func, help, f"results root to read runs from and write into (default: {layout.RESULTS})"
+        )
+        if name == "plot":
+            p.add_argument(
+                "--format",
+                dest="formats",
+                action="append",
+                choices=FIGURE_FORMATS,
+                help="figure file format, repeatable (default: png; results/ commits PNG only)",
+            )
     return parser
 
 
@@ -564,7 +575,7 @@ def _report(problems, root: Path) -> None:
 
 
 def cmd_plot(args) -> int:
-    _plot(_analysis_root(args, "plot"))
+    _plot(_analysis_root(args, "plot"), tuple(dict.fromkeys(args.formats or DEFAULT_FIGURE_FORMATS)))
     return 0
 
 
@@ -578,14 +589,14 @@ def cmd_verify(args) -> int:
     return 0
 
 
-def _plot(root: Path) -> None:
+def _plot(root: Path, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS) -> None:
     from experiments import analysis
     from experiments.registry import EXPERIMENTS, figure_specs
 
-    paths, problems = analysis.make_generic_figures(root, root, figure_specs())
+    paths, problems = analysis.make_generic_figures(root, root, figure_specs(), formats=formats)
     for experiment in EXPERIMENTS.values():
         for figure in experiment.figure_makers():
-            paths += figure(root, root / analysis.FIGURES, None)
+            paths += figure(root, root / analysis.FIGURES, None, formats)
     _report(problems, root)
     print(f"{len(paths)} figure files in {root / analysis.FIGURES}")
 

@@ -8,7 +8,7 @@ neither torch nor matplotlib; a test may give a class or function directly inste
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 # (model, eval env, artifacts folder) -> None; called once when a run finished its epochs
 ArtifactWriter = Callable[["BaseAlgorithm", "gym.Env", Path], None]
-# (root of results, output folder, profile) -> written figure paths
-FigureMaker = Callable[[Path, Path, "str | None"], list[Path]]
+# (root of results, output folder, profile or None for every profile, file formats) -> written figure paths
+FigureMaker = Callable[[Path, Path, "str | None", Sequence[str]], list[Path]]
 # (model, index of the epoch about to start, the preset's schedule, run seed) -> values to log in that epoch's row
 EpochHook = Callable[["BaseAlgorithm", int, dict, int], dict[str, float]]
 # (root of results, profile, seeds or None for the profile's) -> lines to print; runs after the experiment's runs

@@ -545,13 +545,16 @@ def test_every_figure_renders_headless(swim_root: Path, tmp_path: Path):
     for name, fig in figs.items():
         title = fig._suptitle.get_text()
         assert "profile: smoke" in title and "steps" in title and "seeds" in title, name
-        _check_pair(plots.save_figure(fig, tmp_path / "figs" / name))
+        _check_pair(plots.save_figure(fig, tmp_path / "figs" / name, ("png", "pdf")))
     lines_title = " ".join(figs["lines"]._suptitle.get_text().split())
     assert "sql [paper] n=5 (0-4)" in lines_title and "5,000 steps" in lines_title
     # fixed metadata: saving again gives the same bytes
-    first = [p.read_bytes() for p in plots.save_figure(figs["lines"], tmp_path / "x1")]
-    again = [p.read_bytes() for p in plots.save_figure(figs["lines"], tmp_path / "x2")]
+    first = [p.read_bytes() for p in plots.save_figure(figs["lines"], tmp_path / "x1", ("png", "pdf"))]
+    again = [p.read_bytes() for p in plots.save_figure(figs["lines"], tmp_path / "x2", ("png", "pdf"))]
     assert first == again
+    assert [p.name for p in plots.save_figure(figs["lines"], tmp_path / "x3")] == ["x3.png"]  # PNG by default
+    with pytest.raises(ValueError, match=r"figure formats must be some of \['png', 'pdf'\], got \['svg'\]"):
+        plots.save_figure(figs["lines"], tmp_path / "x4", ("svg",))
     assert "matplotlib.pyplot" not in sys.modules or plots.matplotlib.get_backend().lower() == "agg"
 
 
@@ -570,7 +573,9 @@ def test_make_generic_figures_default_specs(swim_root: Path, tmp_path: Path):
             reduction="auc:0.5",
         ),
     ]
-    paths, _ = make_generic_figures(swim_root, tmp_path / "out", specs, reps=REPS)
+    png_only, _ = make_generic_figures(swim_root, tmp_path / "png", specs, reps=REPS)
+    assert sorted(p.name for p in png_only) == ["fine_iqm.png", "swim_bands.png"]
+    paths, _ = make_generic_figures(swim_root, tmp_path / "out", specs, reps=REPS, formats=("png", "pdf"))
     assert sorted(p.name for p in paths) == [
         "fine_iqm.pdf",
         "fine_iqm.png",
@@ -578,7 +583,7 @@ def test_make_generic_figures_default_specs(swim_root: Path, tmp_path: Path):
         "swim_bands.png",
     ]
     assert all(p.parent == tmp_path / "out" / "figures" for p in paths)
-    again, _ = make_generic_figures(swim_root, tmp_path / "out2", specs, reps=REPS)
+    again, _ = make_generic_figures(swim_root, tmp_path / "out2", specs, reps=REPS, formats=("png", "pdf"))
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
 
 
@@ -592,7 +597,7 @@ def test_profiles_are_not_mixed_in_one_figure(tmp_path: Path):
     df = pd.concat([aggregate.load_runs(tmp_path / "smoke")[0], aggregate.load_runs(tmp_path / "quick")[0]])
     assert set(df["profile"]) == {"smoke", "quick"}
     spec = plots.FigureSpec("lines", "seed_lines", "swimmer", metric="score")
-    paths = plots.write_figures(df, tmp_path / "f", [spec])
+    paths = plots.write_figures(df, tmp_path / "f", [spec], formats=("png", "pdf"))
     assert sorted(p.name for p in paths) == [
         "lines__quick.pdf",
         "lines__quick.png",

@@ -222,7 +222,7 @@ def test_composition_smoke_trains_constituents_then_composes(tmp_path, capsys):
     assert main(["run", "composition", "--profile", "smoke", "--out", str(out), "--workers", "1"]) == 0
     assert "skipped   composition seed 0" in capsys.readouterr().out
     assert (composed / layout.PROGRESS).read_bytes() == before
-    paths = figure(out, out / "figures", "smoke")
+    paths = figure(out, out / "figures", "smoke", ("png", "pdf"))
     assert [p.name for p in paths] == ["composition_rollouts.png", "composition_rollouts.pdf"]
 
 

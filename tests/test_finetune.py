@@ -337,7 +337,7 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
     assert progress["alpha"].tolist() == pytest.approx([0.1, 0.1 * 0.01 ** (1 / 20)])
     assert progress["noise_set_size"].tolist() == [32, 31]
 
-    fig7 = figure_7(tmp_path, tmp_path / "figures", "smoke")
+    fig7 = figure_7(tmp_path, tmp_path / "figures", "smoke", ("png", "pdf"))
     assert [p.name for p in fig7] == ["pretrain_fig7_com_traces.png", "pretrain_fig7_com_traces.pdf"]
 
 

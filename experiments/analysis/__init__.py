@@ -4,7 +4,7 @@ Works on files alone (no torch, SB3 or softq imports). Entry points for the CLI:
 
 - :func:`make_tables` (``python -m experiments tables``): ``<out_dir>/tables/*.{md,csv,tex}``
 - :func:`make_scorecard` (``python -m experiments verify``): ``<out_path>`` (e.g. results/SCORECARD.md)
-- :func:`make_generic_figures` (``python -m experiments plot``): ``<out_dir>/figures/*.{png,pdf}``
+- :func:`make_generic_figures` (``python -m experiments plot``): ``<out_dir>/figures/*.png`` (PDF on request)
 - :func:`make_all`: all three into ``<out_dir>``
 
 Outputs are deterministic: the same runs give byte-identical files. Nothing under ``<root>/runs`` is written.
@@ -12,9 +12,11 @@ Outputs are deterministic: the same runs give byte-identical files. Nothing unde
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from experiments.analysis.aggregate import Problem, Reduction, load_runs, run_values
+from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
 from experiments.analysis.stats import DEFAULT_REPS, DEFAULT_SEED
 
 FIGURES = "figures"
@@ -93,14 +95,17 @@ def make_generic_figures(
     figure_specs=None,
     reps: int = DEFAULT_REPS,
     seed: int = DEFAULT_SEED,
+    formats: Sequence[str] = DEFAULT_FIGURE_FORMATS,
 ) -> tuple[list[Path], list[Problem]]:
     """Generic figures into ``<out_dir>/figures``. ``figure_specs``: list of
     :class:`experiments.analysis.plots.FigureSpec` (default: a deployed-return
-    curve per experiment). Returns (written paths, problems)."""
+    curve per experiment); ``formats``: ``png`` and/or ``pdf``. Returns (written paths, problems)."""
     from experiments.analysis import plots
 
     df, problems = load_runs(root)
-    paths = plots.write_figures(df, Path(out_dir) / FIGURES, figure_specs, reps=reps, seed=seed)
+    paths = plots.write_figures(
+        df, Path(out_dir) / FIGURES, figure_specs, reps=reps, seed=seed, formats=formats
+    )
     return paths, problems
 
 

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from experiments import layout
 
+# Figure file formats: PNG by default and in results/; PDF on request (``plot --format pdf``).
+FIGURE_FORMATS = ("png", "pdf")
+DEFAULT_FIGURE_FORMATS = ("png",)
+
 
 @dataclass(frozen=True)
 class FigureSpec:

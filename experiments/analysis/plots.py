@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -32,7 +33,12 @@ from matplotlib.figure import Figure  # noqa: E402
 from experiments import layout  # noqa: E402
 from experiments.algorithms import ALGORITHMS  # noqa: E402
 from experiments.analysis import aggregate, stats, tables  # noqa: E402
-from experiments.analysis.figure_specs import FigureSpec, generic_return_specs  # noqa: E402
+from experiments.analysis.figure_specs import (  # noqa: E402
+    DEFAULT_FIGURE_FORMATS,
+    FIGURE_FORMATS,
+    FigureSpec,
+    generic_return_specs,
+)
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"CreationDate": None, "ModDate": None}
@@ -111,14 +117,23 @@ def suptitle_with_caption(fig: Figure, title: str, df: pd.DataFrame) -> None:
     fig.suptitle(text, fontsize=8)
 
 
-def save_figure(fig: Figure, base: str | Path) -> list[Path]:
-    """Save ``<base>.png`` and ``<base>.pdf`` with fixed metadata (byte-stable)."""
+def save_figure(fig: Figure, base: str | Path, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
+    """Save ``<base>.<format>`` for each of ``formats`` (``png``, ``pdf``) with fixed metadata
+    (byte-stable). PNG is the default and what results/ commits; PDF on request (``plot --format pdf``)."""
+    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"figure formats must be some of {list(FIGURE_FORMATS)}, got {list(formats)}")
     base = Path(base)
     base.parent.mkdir(parents=True, exist_ok=True)
-    png, pdf = base.with_suffix(".png"), base.with_suffix(".pdf")
-    fig.savefig(png, format="png", dpi=DPI, metadata=PNG_METADATA)
-    fig.savefig(pdf, format="pdf", metadata=PDF_METADATA)
-    return [png, pdf]
+    paths = []
+    for fmt in formats:
+        path = base.with_suffix(f".{fmt}")
+        if fmt == "png":
+            fig.savefig(path, format="png", dpi=DPI, metadata=PNG_METADATA)
+        else:
+            fig.savefig(path, format="pdf", metadata=PDF_METADATA)
+        paths.append(path)
+    return paths
 
 
 def _ref_line(ax, ref: float | None, ref_label: str | None, horizontal: bool = True) -> None:
@@ -364,12 +379,13 @@ def write_figures(
     specs=None,
     reps: int = stats.DEFAULT_REPS,
     seed: int = stats.DEFAULT_SEED,
+    formats: Sequence[str] = DEFAULT_FIGURE_FORMATS,
 ) -> list[Path]:
     """Render ``specs`` (default: a return curve per experiment; the experiments' own figure specs live in
     ``experiments.registry``) into ``out_dir``.
 
     Runs of different profiles are never mixed in one figure: with one profile in an experiment the file is
-    ``<name>.png/.pdf``, with several ``<name>__<profile>.png/.pdf``. An algorithm run with several presets
+    ``<name>.<format>``, with several ``<name>__<profile>.<format>``. An algorithm run with several presets
     gets one curve set per preset (labelled "algo (preset)"). Specs without data are skipped.
     """
     if specs is None:
@@ -387,5 +403,5 @@ def write_figures(
             if fig is None:
                 continue
             name = spec.name if len(profiles) == 1 else f"{spec.name}__{slug(profile)}"
-            paths += save_figure(fig, Path(out_dir) / name)
+            paths += save_figure(fig, Path(out_dir) / name, formats)
     return paths

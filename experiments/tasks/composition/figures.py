@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import gymnasium as gym
@@ -11,12 +12,15 @@ from matplotlib.patches import Circle
 
 from experiments import layout
 from experiments.analysis.aggregate import load_runs
+from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
 from experiments.analysis.plots import new_figure, save_figure, slug, suptitle_with_caption
 from experiments.tasks.composition import LABELS, NAME, ROLLOUTS, settings
 from softq.envs.multigoal import GOAL_RADIUS, GOALS, POSITION_BOUND, goal_indices, subset_reward_surface
 
 
-def figure(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
+def figure(
+    root: Path, out_dir: Path, profile: str | None = None, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS
+) -> list[Path]:
     """Rollouts from the origin of A, B and the composed policy (all seeds), over the level curves of the
     position reward of A, B and the composed task, with the fraction ending at the shared goal."""
     df, _ = load_runs(root)
@@ -71,5 +75,5 @@ def figure(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
             part,
         )
         name = "composition_rollouts" + ("" if len(profiles) == 1 else f"__{slug(prof)}")
-        paths += save_figure(fig, Path(out_dir) / name)
+        paths += save_figure(fig, Path(out_dir) / name, formats)
     return paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,15 @@ from matplotlib.patches import Circle
 from experiments import layout
 from experiments.algorithms import ALGORITHMS
 from experiments.analysis.aggregate import load_runs
+from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
 from experiments.analysis.plots import algo_colours, caption, new_figure, save_figure
 from experiments.tasks.multigoal import ACTION_SAMPLES, Q_PLOT_STATES, Q_VALUES, ROLLOUTS
 from softq.envs.multigoal import GOAL_RADIUS, GOALS, POSITION_BOUND, multigoal_reward_surface
 
 
-def figure_1(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
+def figure_1(
+    root: Path, out_dir: Path, profile: str | None = None, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS
+) -> list[Path]:
     """Fig. 1: rows = algorithms; left, rollouts from the origin (all seeds) over the reward's level
     curves with the goals; right, Q contours over the action square at three states with the policy's
     sampled actions (first seed)."""
@@ -63,7 +67,7 @@ def figure_1(root: Path, out_dir: Path, profile: str | None = None) -> list[Path
     for ax in axes[-1]:
         ax.set_xlabel("x" if ax is axes[-1, 0] else "action x")
     fig.suptitle("Multi-goal (paper Fig. 1). " + caption(df), fontsize=8)
-    return save_figure(fig, Path(out_dir) / "multigoal_fig1")
+    return save_figure(fig, Path(out_dir) / "multigoal_fig1", formats)
 
 
 def _circle(centre) -> Circle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 
 from experiments import layout
 from experiments.analysis.aggregate import load_runs
+from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
 from experiments.analysis.plots import new_figure, save_figure, slug, suptitle_with_caption
 from experiments.tasks.pretrain import N_TRACES, TRACES
 
@@ -31,7 +33,9 @@ def run_columns(root: Path, runs: pd.DataFrame) -> list[tuple[str, list]]:
     return columns + [(name.upper(), other[name]) for name in sorted(other)]
 
 
-def figure_7(root: Path, out_dir: Path, profile: str | None = None) -> list[Path]:
+def figure_7(
+    root: Path, out_dir: Path, profile: str | None = None, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS
+) -> list[Path]:
     """Fig. 7: overhead torso traces of the pretrained policies as they act; rows = seeds, columns = alpha
     (then DDPG and SAC). One figure per profile."""
     df, _ = load_runs(root)
@@ -75,5 +79,5 @@ def figure_7(root: Path, out_dir: Path, profile: str | None = None) -> list[Path
             part,
         )
         name = "pretrain_fig7_com_traces" + ("" if len(profiles) == 1 else f"__{slug(prof)}")
-        paths += save_figure(fig, Path(out_dir) / name)
+        paths += save_figure(fig, Path(out_dir) / name, formats)
     return paths
