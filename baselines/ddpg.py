@@ -46,8 +46,8 @@ class HardTargetDDPG(DDPG):
 
 def make_action_noise(action_space: spaces.Box, spec: dict[str, Any]) -> ActionNoise:
     """Exploration noise in the normalised [-1, 1] action space from a config entry:
-    ``{type: ornstein_uhlenbeck, theta, sigma}`` (App. D.1: theta 0.15, sigma 0.3) or ``{type: normal, sigma}``
-    (rl-zoo3)."""
+    ``{type: ornstein_uhlenbeck, theta, sigma}`` (App. D.1: theta 0.15, sigma 0.3) or
+    ``{type: normal, sigma}`` (rl-zoo3)."""
     dim = int(np.prod(action_space.shape))
     kind = spec.get("type")
     if kind == "ornstein_uhlenbeck":

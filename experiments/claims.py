@@ -44,7 +44,8 @@ SWIMMER_STAYS_FORWARD = 0.5
 # is Q_paper / alpha, so exp(Q) is its policy's target density and ln 2 means that density halves between
 # two modes; smaller bumps of the piecewise-linear ReLU network are not modes.
 Q_MODE_PROMINENCE = math.log(2.0)
-# The states of artifacts/q_values.csv (its ``state`` column indexes experiments.tasks.multigoal.Q_PLOT_STATES).
+# The states of artifacts/q_values.csv (its ``state`` column indexes
+# experiments.tasks.multigoal.Q_PLOT_STATES).
 Q_MODE_STATES: dict[str, tuple[int, tuple[float, float]]] = {
     "q_modes_left": (0, (-2.5, 0.0)),
     "q_modes_origin": (1, (0.0, 0.0)),
@@ -55,18 +56,22 @@ _LATE = f"the run's last {LATE_FRACTION:.0%} of epochs (at least one)"
 _LINE = f"the finish line (x > {SWIMMER_FINISH_LINE_X:g} m)"
 # Run-level measures: name -> what it is. Computed once per run by experiments.analysis.measures.
 RUN_MEASURES: dict[str, str] = {
-    "late_crossing_fraction": f"fraction of {_LATE} in which a training rollout crossed {_LINE} (epoch_max_x)",
+    "late_crossing_fraction": f"fraction of {_LATE} in which a training rollout crossed {_LINE} "
+    "(epoch_max_x)",
     "late_forward_x": f"mean over {_LATE} of the epoch's farthest forward torso x (epoch_max_x, m)",
-    "late_backward_x": f"mean over {_LATE} of the epoch's farthest backward torso distance (-epoch_min_x, m)",
-    "two_sided_reach": "min(farthest forward x, farthest backward distance) of the training rollouts over the "
-    "epochs up to and including the first that crossed the line (all epochs if none did), m",
-    "explored_both_directions": f"1 if the run crossed the line and, by the epoch it first did, had gone at "
-    f"least {SWIMMER_EXPLORED_X:g} m both forward and backward (two_sided_reach >= {SWIMMER_EXPLORED_X:g}), else 0",
-    "ended_backward": f"1 if late in training it swam backward, late_backward_x >= {SWIMMER_EXPLORED_X:g} m and "
-    "> late_forward_x, else 0",
+    "late_backward_x": (
+        f"mean over {_LATE} of the epoch's farthest backward torso distance (-epoch_min_x, m)"
+    ),
+    "two_sided_reach": "min(farthest forward x, farthest backward distance) of the training rollouts over "
+    "the epochs up to and including the first that crossed the line (all epochs if none did), m",
+    "explored_both_directions": f"1 if the run crossed the line and, by the epoch it first did, "
+    f"had gone at least {SWIMMER_EXPLORED_X:g} m both forward and backward "
+    f"(two_sided_reach >= {SWIMMER_EXPLORED_X:g}), else 0",
+    "ended_backward": f"1 if late in training it swam backward, "
+    f"late_backward_x >= {SWIMMER_EXPLORED_X:g} m and > late_forward_x, else 0",
     **{
-        name: f"modes of the final Q(s, .) at s = ({state[0]:g}, {state[1]:g}) on the action grid: local maxima "
-        f"with prominence >= ln 2 (artifacts/q_values.csv)"
+        name: f"modes of the final Q(s, .) at s = ({state[0]:g}, {state[1]:g}) on the action grid: "
+        "local maxima with prominence >= ln 2 (artifacts/q_values.csv)"
         for name, (_, state) in Q_MODE_STATES.items()
     },
 }
@@ -369,7 +374,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="multigoal.sql_q_multimodal_origin",
         experiment="multigoal",
-        statement="SQL's Q(s, .) at the origin, where the four goals are equally far, has more than one mode.",
+        statement="SQL's Q(s, .) at the origin, where the four goals are equally far, "
+        "has more than one mode.",
         paper_value="Q multimodal (the text calls Q at (0, 0) 'convex')",
         source="Sec. 5.1, Fig. 1",
         spec=RateSpec("sql", "q_modes_origin", "final", ">=", 2, 1.0),
@@ -394,7 +400,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="multigoal.sql_vs_ddpg_goals",
         experiment="multigoal",
-        statement="SQL covers more goals than DDPG: more of its seeds reach all four, and it reaches more goals.",
+        statement="SQL covers more goals than DDPG: more of its seeds reach all four, "
+        "and it reaches more goals.",
         paper_value="SQL all 4 goals, DDPG 1",
         source="Sec. 5.1, Fig. 1",
         spec=CompareSpec("sql", "ddpg", _ALL_GOALS, "goals_reached", "final"),
@@ -403,8 +410,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="swimmer.sql_stays_forward",
         experiment="swimmer",
-        statement="Every SQL run finds the finish line and then swims forward across it: late in training its "
-        "rollouts keep crossing the line.",
+        statement="Every SQL run finds the finish line and then swims forward across it: late in training "
+        "its rollouts keep crossing the line.",
         paper_value="100% of SQL runs find the line, then swim forward",
         source="Sec. 5.2, Fig. 3a, Fig. 6",
         spec=_rate("sql", _STAYS_FORWARD, 1.0),
@@ -412,7 +419,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="swimmer.sql_crosses",
         experiment="swimmer",
-        statement="Every SQL run crosses the finish line at least once (secondary: one touch, not a commitment).",
+        statement="Every SQL run crosses the finish line at least once "
+        "(secondary: one touch, not a commitment).",
         paper_value="100% of SQL runs cross the finish line",
         source="Sec. 5.2, Fig. 3a",
         spec=_rate("sql", _CROSSED, 1.0),
@@ -420,7 +428,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="swimmer.ddpg_crosses",
         experiment="swimmer",
-        statement="Only some DDPG runs swim forward across the finish line; the rest settle on swimming backward.",
+        statement="Only some DDPG runs swim forward across the finish line; "
+        "the rest settle on swimming backward.",
         paper_value="80% of DDPG runs cross the finish line (20% swim backward)",
         source="Sec. 5.2, Fig. 3a",
         spec=_rate("ddpg", _CROSSED, 0.8),
@@ -445,8 +454,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="swimmer.sql_vs_ddpg_crossing",
         experiment="swimmer",
-        statement="SQL finds the finish line more reliably than DDPG: more of its seeds cross, and its farthest "
-        "forward distance since the start of training is larger.",
+        statement="SQL finds the finish line more reliably than DDPG: more of its seeds cross, and its "
+        "farthest forward distance since the start of training is larger.",
         paper_value="all SQL runs cross, not all DDPG runs",
         source="Sec. 5.2, Fig. 3a",
         spec=CompareSpec("sql", "ddpg", _CROSSED, "max_forward_x", "final"),
@@ -454,8 +463,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="swimmer.sql_vs_ddpg_stays_forward",
         experiment="swimmer",
-        statement="More SQL than DDPG runs end up swimming forward across the line, and late in training SQL's "
-        "rollouts get farther forward.",
+        statement="More SQL than DDPG runs end up swimming forward across the line, and late in training "
+        "SQL's rollouts get farther forward.",
         paper_value="100% of SQL runs end forward, 80% of DDPG runs",
         source="Sec. 5.2, Fig. 3a, Fig. 6",
         spec=CompareSpec("sql", "ddpg", _STAYS_FORWARD, "late_forward_x", "final"),
@@ -463,8 +472,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="swimmer.sql_vs_ddpg_both_directions",
         experiment="swimmer",
-        statement="SQL explores both directions more than DDPG before committing: more of its seeds do, and its "
-        "two-sided reach before the line is larger.",
+        statement="SQL explores both directions more than DDPG before committing: more of its seeds do, "
+        "and its two-sided reach before the line is larger.",
         paper_value="SQL explores both directions; DDPG settles on one",
         source="Sec. 5.2, Fig. 6",
         spec=CompareSpec("sql", "ddpg", _BOTH_WAYS, "two_sided_reach", "final"),
@@ -490,8 +499,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="antmaze.sql_vs_ddpg_passage",
         experiment="antmaze",
-        statement="SQL finds the lower passage more reliably than DDPG: more of its seeds get below the threshold, "
-        "and its minimum distance to the target is smaller.",
+        statement="SQL finds the lower passage more reliably than DDPG: more of its seeds get below the "
+        "threshold, and its minimum distance to the target is smaller.",
         paper_value="100% of SQL runs below the threshold, 60% of DDPG runs",
         source="Sec. 5.2, Fig. 3b",
         spec=CompareSpec(
@@ -502,8 +511,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="finetune.sql_pretrained_beats_ddpg_scratch",
         experiment="finetune",
-        statement="Fine-tuning the SQL max-ent pretrained policy gets higher average discounted return early in "
-        "training than DDPG from scratch, on each of the wide hallway, narrow hallway and U-maze.",
+        statement="Fine-tuning the SQL max-ent pretrained policy gets higher average discounted return early "
+        "in training than DDPG from scratch, on each of the wide hallway, narrow hallway and U-maze.",
         paper_value="SQL-pretrained above DDPG from scratch early in training on all 3 tasks (10 seeds)",
         source="Sec. 5.3, Fig. 5",
         spec=BetterSpec(
@@ -517,8 +526,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="finetune.sql_pretrained_beats_ddpg_pretrained",
         experiment="finetune",
-        statement="Fine-tuning the SQL max-ent pretrained policy gets higher average discounted return early in "
-        "training than fine-tuning a DDPG-pretrained policy, on each of the three tasks.",
+        statement="Fine-tuning the SQL max-ent pretrained policy gets higher average discounted return early "
+        "in training than fine-tuning a DDPG-pretrained policy, on each of the three tasks.",
         paper_value="SQL-pretrained above DDPG-pretrained early in training on all 3 tasks (10 seeds)",
         source="Sec. 5.3, Fig. 5",
         spec=BetterSpec(
@@ -533,8 +542,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="pretrain.lower_alpha_runs_farther",
         experiment="pretrain",
-        statement="The lower the temperature, the farther the pretrained SQL policy runs: distance travelled grows "
-        "as alpha goes 10, 1, 0.1, 0.01.",
+        statement="The lower the temperature, the farther the pretrained SQL policy runs: distance travelled "
+        "grows as alpha goes 10, 1, 0.1, 0.01.",
         paper_value="lower alpha explores farther",
         source="Sec. 5.3, Fig. 7",
         spec=TrendSpec(
@@ -544,8 +553,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="pretrain.lower_alpha_less_diverse",
         experiment="pretrain",
-        statement="The lower the temperature, the less diverse the pretrained SQL policy's headings: its rollouts' "
-        "directions concentrate as alpha goes 10, 1, 0.1, 0.01.",
+        statement="The lower the temperature, the less diverse the pretrained SQL policy's headings: "
+        "its rollouts' directions concentrate as alpha goes 10, 1, 0.1, 0.01.",
         paper_value="lower alpha explores less diversely",
         source="Sec. 5.3, Fig. 7",
         spec=TrendSpec(

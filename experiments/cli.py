@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         signum = stop.signum if isinstance(stop, Interrupted) else signal.SIGINT
         print(
-            f"interrupted ({signal.Signals(signum).name}): the runs in progress stopped and resume from their "
-            "last checkpoint when the same command is run again",
+            f"interrupted ({signal.Signals(signum).name}): the runs in progress stopped and resume from "
+            "their last checkpoint when the same command is run again",
             file=sys.stderr,
         )
         return 128 + signum
@@ -213,7 +213,8 @@ def _experiments(args) -> list[str]:
 
 
 def _specs(args, names: list[str]) -> list[RunSpec]:
-    """Every (experiment, env, algo, seed) requested. ``env`` is set only for experiments with several envs."""
+    """Every (experiment, env, algo, seed) requested. ``env`` is set only for experiments with several
+    envs."""
     from experiments.registry import get_experiment
     from experiments.runner import RunSpec
 
@@ -273,7 +274,8 @@ def cmd_list(args) -> int:
     for name, experiment in sorted(EXPERIMENTS.items()):
         config = experiment.config
         print(
-            f"{name}  ({experiment.paper_figures})  env{'s' if len(config.envs) > 1 else ''} {', '.join(config.envs)}"
+            f"{name}  ({experiment.paper_figures})  "
+            f"env{'s' if len(config.envs) > 1 else ''} {', '.join(config.envs)}"
         )
         print(f"  {experiment.description}")
         for algo, spec in config.algos.items():
@@ -290,7 +292,8 @@ def cmd_list(args) -> int:
                 or f"{list(budget.seeds)}"
             )
             print(
-                f"  profile {profile:8s} {budget.n_epochs} epochs x {budget.steps_per_epoch} steps, seeds {seeds}"
+                f"  profile {profile:8s} {budget.n_epochs} epochs x {budget.steps_per_epoch} steps, "
+                f"seeds {seeds}"
             )
     return 0
 
@@ -351,13 +354,14 @@ def cmd_reproduce(args) -> int:
             _train(args, names, states, out)
         else:
             print(
-                f"not training them (add --train to train them); regenerating from the {len(states) - len(not_finished)} "
-                "finished runs"
+                "not training them (add --train to train them); regenerating from the "
+                f"{len(states) - len(not_finished)} finished runs"
             )
     roots = [root for root in layout.profile_roots(out, PROFILES) if _has_finished_runs(root)]
     if out not in roots:
         raise ConfigError(
-            f"--out {out}: no finished runs under {out / layout.RUNS}; nothing to regenerate (--train trains them)"
+            f"--out {out}: no finished runs under {out / layout.RUNS}; "
+            "nothing to regenerate (--train trains them)"
         )
     for root in roots:
         _regenerate(root)
@@ -371,7 +375,9 @@ def _regenerate(root: Path) -> None:
     _tables(root)
     _verify(root)
     print(
-        f"figures:   {root / analysis.FIGURES}\ntables:    {root / analysis.TABLES}\nscorecard: {root / analysis.SCORECARD}"
+        f"figures:   {root / analysis.FIGURES}\n"
+        f"tables:    {root / analysis.TABLES}\n"
+        f"scorecard: {root / analysis.SCORECARD}"
     )
 
 
@@ -469,14 +475,16 @@ def _has_finished_runs(root: Path) -> bool:
 
 
 def _report_not_finished(not_finished: Sequence[RunState], n_requested: int, out: Path, args) -> None:
-    """Up front: how many runs are not finished, which, and what training the missing and partial ones costs."""
+    """Up front: how many runs are not finished, which, and what training the missing and partial ones
+    costs."""
     from experiments.runner import MISSING, PARTIAL, RUN_STATES
 
     counts = ", ".join(
         f"{n} {name}" for name in RUN_STATES if (n := sum(s.state == name for s in not_finished))
     )
     print(
-        f"{len(not_finished)} of the {n_requested} {args.profile} runs under {out} are not finished ({counts}):"
+        f"{len(not_finished)} of the {n_requested} {args.profile} runs under {out} "
+        f"are not finished ({counts}):"
     )
     costs = _ms_per_step(out)
     for state in not_finished:
@@ -495,8 +503,9 @@ def _estimate_line(to_train: Sequence[RunState], out: Path, args, costs: dict | 
     workers = max(1, min(getattr(args, "workers", 2), len(to_train)))
     unknown = len(seconds) - len(known)
     return (
-        f"estimated {core_hours:.2f} core-hours to train them (about {core_hours / workers:.1f} h on {workers} "
-        f"worker{'s' if workers > 1 else ''}), from the measured ms/step of finished runs of the same experiment and algo"
+        f"estimated {core_hours:.2f} core-hours to train them "
+        f"(about {core_hours / workers:.1f} h on {workers} worker{'s' if workers > 1 else ''}), "
+        "from the measured ms/step of finished runs of the same experiment and algo"
         + (f"; {unknown} run(s) without a measured cost are not counted" if unknown else "")
     )
 

@@ -28,9 +28,11 @@ if TYPE_CHECKING:
 ArtifactWriter = Callable[["BaseAlgorithm", "gym.Env", Path], None]
 # (root of results, output folder, profile or None for every profile, file formats) -> written figure paths
 FigureMaker = Callable[[Path, Path, "str | None", Sequence[str]], list[Path]]
-# (model, index of the epoch about to start, the preset's schedule, run seed) -> values to log in that epoch's row
+# (model, index of the epoch about to start, the preset's schedule, run seed)
+# -> values to log in that epoch's row
 EpochHook = Callable[["BaseAlgorithm", int, dict, int], dict[str, float]]
-# (root of results, profile, seeds or None for the profile's) -> lines to print; runs after the experiment's runs
+# (root of results, profile, seeds or None for the profile's) -> lines to print;
+# runs after the experiment's runs
 Finalizer = Callable[[Path, str, "list[int] | None"], list[str]]
 
 

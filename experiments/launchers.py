@@ -245,7 +245,8 @@ def _count_reports(reports, specs: Sequence[RunSpec], progress: StepProgress | N
 
 
 def _run_on_ray(experiment: Experiment, spec: RunSpec, root: str) -> RunOutcome:
-    """A Ray task: Ray's worker owns its signals (``ray.cancel`` interrupts the run with KeyboardInterrupt)."""
+    """A Ray task: Ray's worker owns its signals (``ray.cancel`` interrupts the run with
+    KeyboardInterrupt)."""
     from experiments.runner import run
 
     return run(experiment, spec, root)

@@ -64,7 +64,8 @@ def run_dir(root: str | Path, experiment: str, env_id: str, algo: str, seed: int
 
 
 def default_root(profile: str) -> Path:
-    """Where a profile's runs live by default: ``results`` for the quick profile, else ``results/<profile>``."""
+    """Where a profile's runs live by default: ``results`` for the quick profile, else
+    ``results/<profile>``."""
     return RESULTS if profile == MAIN_PROFILE else RESULTS / profile
 
 

@@ -208,7 +208,8 @@ def _load_policy_state(policy: BasePolicy, state: dict[str, th.Tensor], source: 
     missing = [k for k in missing if not _is_target(k)]
     if missing or unexpected:
         raise ValueError(
-            f"the weights in {source} do not match this policy: missing {missing}, unexpected {list(unexpected)}"
+            f"the weights in {source} do not match this policy: missing {missing}, "
+            f"unexpected {list(unexpected)}"
         )
     for target, online in TARGET_NETWORKS.items():
         if hasattr(policy, target):

@@ -61,8 +61,8 @@ def version_differences(root: str | Path) -> list[str]:
                     recorded[name][versions[name]] += 1
     installed = package_versions()
     return [
-        f"{count} run(s) under {root} recorded {name} {version}, but {installed[name]} is installed; a rerun may "
-        f"differ (pip install -r {LOCK_FILE} installs the versions the committed runs used)"
+        f"{count} run(s) under {root} recorded {name} {version}, but {installed[name]} is installed; "
+        f"a rerun may differ (pip install -r {LOCK_FILE} installs the versions the committed runs used)"
         for name in NUMERIC_PACKAGES
         for version, count in sorted(recorded[name].items())
         if version != installed[name]

@@ -132,7 +132,8 @@ class RunFolder:
             line.endswith(b"\n") for line in kept
         ):
             raise CorruptRunError(
-                f"{path} lacks the rows of epochs 1..{epoch} its checkpoint covers; move the folder away to rerun it"
+                f"{path} lacks the rows of epochs 1..{epoch} its checkpoint covers; "
+                "move the folder away to rerun it"
             )
         if len(kept) < len(lines):
             atomic_write_bytes(path, b"".join(kept))

@@ -138,8 +138,9 @@ def init_source(task: TaskConfig, spec: RunSpec, root: str | Path) -> InitSource
         f"--seeds {spec.seed} --profile {spec.profile} --out {root}"
     )
     raise MissingInitRunError(
-        f"{spec.describe()} starts from the weights of the {init.experiment} run {folder.path}, which {problem}; "
-        f"make it with: {command}" + ("" if manifest is None else " (after moving that folder away)")
+        f"{spec.describe()} starts from the weights of the {init.experiment} run {folder.path}, "
+        f"which {problem}; make it with: {command}"
+        + ("" if manifest is None else " (after moving that folder away)")
     )
 
 
@@ -168,7 +169,8 @@ def setup(experiment: Experiment, spec: RunSpec, root: str | Path) -> Setup:
     config = task.resolve(spec.algo, spec.profile, env_id, spec.preset)
     if config.schedule and experiment.epoch_hook is None:
         raise ConfigError(
-            f"{spec.algo} on {spec.experiment} has a schedule, but the experiment has no epoch hook to apply it"
+            f"{spec.algo} on {spec.experiment} has a schedule, "
+            "but the experiment has no epoch hook to apply it"
         )
     folder = RunFolder.of(root, spec.experiment, env_id, spec.algo, spec.seed)
     return Setup(spec, config, folder)

@@ -101,7 +101,8 @@ def compose(
     n_updated = int(kernel_n_particles * kernel_update_ratio)
     if n_updated < 1 or kernel_n_particles - n_updated < 2:
         raise ValueError(
-            f"{kernel_n_particles} particles at ratio {kernel_update_ratio} leave no updated or < 2 fixed particles"
+            f"{kernel_n_particles} particles at ratio {kernel_update_ratio} "
+            "leave no updated or < 2 fixed particles"
         )
     if seed is not None:
         th.manual_seed(seed)
@@ -162,8 +163,8 @@ def compose_sql(models: Sequence, states: np.ndarray | th.Tensor | None = None, 
             raise ValueError("the models must share the observation and action spaces")
         if m.reward_scale != first.reward_scale:
             raise ValueError(
-                f"the models have reward scales {[x.reward_scale for x in models]} (= 1 / alpha); averaging soft Q "
-                "functions needs one temperature"
+                f"the models have reward scales {[x.reward_scale for x in models]} (= 1 / alpha); "
+                "averaging soft Q functions needs one temperature"
             )
     if states is None:
         states = np.concatenate([replay_observations(m) for m in models])

@@ -298,8 +298,8 @@ class SQLPolicy(BasePolicy):
 
 
 class CnnSQLPolicy(SQLPolicy):
-    """:class:`SQLPolicy` for image observations: SB3's NatureCNN features extractor (one for Q, trained by the
-    TD loss, with a target copy; one for the sampler, trained by the SVGD loss, unless shared)."""
+    """:class:`SQLPolicy` for image observations: SB3's NatureCNN features extractor (one for Q, trained by
+    the TD loss, with a target copy; one for the sampler, trained by the SVGD loss, unless shared)."""
 
     def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs):
         super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]

@@ -256,7 +256,8 @@ class SQL(OffPolicyAlgorithm):
         self.logger.record("train/svgd_loss", float(np.mean(svgd_losses)))
 
     def td_loss(self, data: ReplayBufferSamples) -> th.Tensor:
-        """Eq. 11: J_Q = E[1/2 (r / alpha + gamma V_target(s') - Q(s, a))^2], V from eq. 10 (uniform proposal)."""
+        """Eq. 11: J_Q = E[1/2 (r / alpha + gamma V_target(s') - Q(s, a))^2], V from eq. 10 (uniform
+        proposal)."""
         with th.no_grad():
             next_features = self.policy.target_features(data.next_observations)
             next_value = soft_value(

@@ -1,5 +1,5 @@
-"""The claim registry and the verdict rule: every answer of the rule on crafted inputs, the claims on synthetic
-run folders with known answers (including the edge cases of issue 11), and the scorecard page."""
+"""The claim registry and the verdict rule: every answer of the rule on crafted inputs, the claims on
+synthetic run folders with known answers (including the edge cases of issue 11), and the scorecard page."""
 
 from __future__ import annotations
 
@@ -675,10 +675,11 @@ def test_project_ledger_loads_for_scorecard():
         assert d.id and d.applies_to
 
 
-# App. D.1's values per task (docs/paper-notes.md, Hyperparameters; the paper's numbers, used only as the reference
-# the ledger is checked against): Adam 1e-3 (Q) / 1e-4 (sampler, DDPG's actor), batch 64, 10,000 samples
-# before training, 2 x 200 units, hard target copy every 1000 steps (swimmer 5000), K_V = 50,
-# K = M = 32 (multi-goal 100), h = d / (2 log(M + 1)), alpha 10 (multi-goal) or 0.1 (the MuJoCo tasks).
+# App. D.1's values per task (docs/paper-notes.md, Hyperparameters; the paper's numbers, used only as the
+# reference the ledger is checked against): Adam 1e-3 (Q) / 1e-4 (sampler, DDPG's actor), batch 64,
+# 10,000 samples before training, 2 x 200 units, hard target copy every 1000 steps (swimmer 5000),
+# K_V = 50, K = M = 32 (multi-goal 100), h = d / (2 log(M + 1)), alpha 10 (multi-goal) or 0.1
+# (the MuJoCo tasks).
 D1 = {
     "learning_rate": 1e-3,
     "sampler_learning_rate": 1e-4,

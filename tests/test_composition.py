@@ -103,7 +103,8 @@ def _boltzmann_mass_near(q, centre, n=201):
     return (density * ((grid - th.tensor(centre)).norm(dim=-1) < 0.25)).sum().item() / density.sum().item()
 
 
-# Mass of a 2-D Gaussian (std SIGMA per axis) within 0.25 of its centre: 1 - exp(-0.25^2 / (2 SIGMA^2)) = 0.751.
+# Mass of a 2-D Gaussian (std SIGMA per axis) within 0.25 of its centre:
+# 1 - exp(-0.25^2 / (2 SIGMA^2)) = 0.751.
 IN_RADIUS = 1 - math.exp(-(0.25**2) / (2 * SIGMA**2))
 
 

@@ -1,4 +1,5 @@
-"""Ant tasks: shared observation layout, rewards by hand, termination, walls, maze threshold, action checks."""
+"""Ant tasks: shared observation layout, rewards by hand, termination, walls, maze threshold, action
+checks."""
 
 import math
 
@@ -35,7 +36,8 @@ JOINTS = np.array([0.0, 1.0, 0.0, -1.0, 0.0, -1.0, 0.0, 1.0])
 
 
 def _set(env: gym.Env, x: float, y: float, z: float = 0.9, vx: float = 0.0, vy: float = 0.0) -> None:
-    """Upright ant at (x, y, z), legs in the initial pose, translating at (vx, vy); at z = 0.9 no foot touches."""
+    """Upright ant at (x, y, z), legs in the initial pose, translating at (vx, vy); at z = 0.9 no foot
+    touches."""
     qpos = np.concatenate([[x, y, z, 1.0, 0.0, 0.0, 0.0], JOINTS])
     qvel = np.zeros(14)
     qvel[:2] = vx, vy

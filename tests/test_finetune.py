@@ -165,7 +165,8 @@ def test_policy_warmup_acts_with_the_policy(sql):
 
 
 def test_policy_warmup_class_pickles_and_is_made_once():
-    """Checkpoints pickle the whole model: the warm-up class, made at run time, must load in a fresh process."""
+    """Checkpoints pickle the whole model: the warm-up class, made at run time, must load in a fresh
+    process."""
     import pickle
     import subprocess
     import sys
@@ -349,8 +350,8 @@ def test_missing_pretraining_run_names_the_folder_and_the_command(tmp_path):
     assert str(layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v0", "ddpg", 3)) in message
     assert "does not exist" in message
     assert (
-        f"python -m experiments run pretrain --algos ddpg --preset paper --seeds 3 --profile smoke --out {tmp_path}"
-        in message
+        "python -m experiments run pretrain --algos ddpg --preset paper --seeds 3 --profile smoke "
+        f"--out {tmp_path}" in message
     )
     assert not (tmp_path / layout.RUNS / "finetune").exists()
     assert isinstance(error.value, ConfigError)  # the CLI prints it and exits with code 2

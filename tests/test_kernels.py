@@ -73,7 +73,8 @@ def test_soft_value_matches_exact_log_partition_and_converges():
         return (estimates.double() - exact).abs().mean().item()
 
     # Delta method: the log of a mean of K weights exp(w.a) errs by about relstd / sqrt(K), with
-    # relstd^2 = E[exp(2 w.a)] / E[exp(w.a)]^2 - 1 known exactly for uniform a; mean |N(0, s^2)| = s sqrt(2/pi).
+    # relstd^2 = E[exp(2 w.a)] / E[exp(w.a)]^2 - 1 known exactly for uniform a;
+    # mean |N(0, s^2)| = s sqrt(2/pi).
     rel_var = (
         math.exp(_exact_log_partition(2 * weights) - 2 * _exact_log_partition(weights) + 3 * math.log(2)) - 1
     )
@@ -84,7 +85,8 @@ def test_soft_value_matches_exact_log_partition_and_converges():
 
 
 def test_soft_value_temperature():
-    """With alpha, V = alpha log int exp(Q / alpha): for Q = alpha * w . a it is alpha times the alpha=1 value."""
+    """With alpha, V = alpha log int exp(Q / alpha): for Q = alpha * w . a it is alpha times the
+    alpha=1 value."""
     weights = th.tensor([1.0, 0.5])
     alpha = 10.0
     th.manual_seed(0)

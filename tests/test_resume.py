@@ -43,7 +43,8 @@ def kill_after(steps):
     epochs.append(steps)
     if len(epochs) == {killed}:
         os.kill(os.getpid(), signal.SIGKILL)
-runner.run(experiment, runner.RunSpec({name!r}, {algo!r}, 0, "smoke"), {root!r}, checkpoint_every_s=0, on_epoch=kill_after)
+runner.run(experiment, runner.RunSpec({name!r}, {algo!r}, 0, "smoke"), {root!r}, \
+checkpoint_every_s=0, on_epoch=kill_after)
 """
 
 

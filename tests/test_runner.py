@@ -94,7 +94,8 @@ CLI_SCRIPT = (
 if __name__ == "__main__":  # spawned pool workers import this file too, and register longsmoke the same way
     import sys
     from experiments.cli import main
-    sys.exit(main(["run", "longsmoke", "--algos", "sql,ddpg", "--seeds", "0", "--profile", "smoke", "--out", {root!r}]))
+    sys.exit(main(["run", "longsmoke", "--algos", "sql,ddpg", "--seeds", "0", "--profile", "smoke", \
+"--out", {root!r}]))
 """
 )
 
@@ -219,7 +220,8 @@ def test_cli_status_lists_finished_partial_and_missing(tmp_path, capsys):
 
 
 def test_runs_in_one_process_do_not_leak_hyperparameters(tmp_path):
-    """SB3's DDPG writes n_critics into policy_kwargs; a SAC run after it in the same worker must not see it."""
+    """SB3's DDPG writes n_critics into policy_kwargs; a SAC run after it in the same worker must not
+    see it."""
     run(get_experiment("multigoal"), RunSpec("multigoal", "ddpg", 0, "smoke"), tmp_path)
     _, sac = get_experiment("multigoal").config.hyperparameters("sac")
     assert sac["policy_kwargs"] == {"net_arch": [128, 128]}

@@ -106,7 +106,8 @@ def read_progress(path: Path) -> tuple[pd.DataFrame | None, str | None]:
         line, width = next(iter(widths.items()))
         return (
             None,
-            f"{layout.PROGRESS} line {line} has {width} cells, its header {len(rows[0])} (truncated or mixed rows)",
+            f"{layout.PROGRESS} line {line} has {width} cells, its header {len(rows[0])} "
+            "(truncated or mixed rows)",
         )
     try:
         table = pd.read_csv(StringIO(text))

@@ -4,12 +4,12 @@ and exact or permutation tests (Fisher, Mann-Whitney, Jonckheere-Terpstra) for s
 Everything random takes a ``seed`` and draws from its own ``numpy.random.Generator``, so the same inputs give
 the same numbers.
 
-Stratified bootstrap: rliable 1.2.0's ``library`` module (``rly.get_interval_estimates``) needs ``arch``, whose
-7.x releases fail to import under pandas 3 (``deprecate_kwarg`` signature change). :func:`stratified_bootstrap_ci`
-therefore implements rliable's stratified bootstrap (resample runs with replacement independently within each
-task, percentile interval) in numpy; ``backend="rliable"`` calls ``rly.get_interval_estimates`` instead where it
-imports. The aggregate statistics themselves are rliable's (``metrics.aggregate_iqm``,
-``metrics.probability_of_improvement``) whenever rliable is installed.
+Stratified bootstrap: rliable 1.2.0's ``library`` module (``rly.get_interval_estimates``) needs ``arch``,
+whose 7.x releases fail to import under pandas 3 (``deprecate_kwarg`` signature change).
+:func:`stratified_bootstrap_ci` therefore implements rliable's stratified bootstrap (resample runs with
+replacement independently within each task, percentile interval) in numpy; ``backend="rliable"`` calls
+``rly.get_interval_estimates`` instead where it imports. The aggregate statistics themselves are rliable's
+(``metrics.aggregate_iqm``, ``metrics.probability_of_improvement``) whenever rliable is installed.
 """
 
 from __future__ import annotations
@@ -356,7 +356,8 @@ def performance_profile(
     confidence: float = 0.95,
     seed: int = DEFAULT_SEED,
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Run-score distribution (fraction of all runs on all tasks with score > tau), stratified-bootstrap bands.
+    """Run-score distribution (fraction of all runs on all tasks with score > tau), stratified-bootstrap
+    bands.
 
     Returns ``algo -> (profile, low, high)``, arrays over ``taus``; as rliable's
     ``create_performance_profile`` with ``use_score_distribution=True``.

@@ -65,7 +65,8 @@ def _commits_by_run(df: pd.DataFrame) -> dict[tuple, str] | None:
 
 
 def _describe_commits(g: pd.DataFrame, commits_by_run: dict[tuple, str] | None) -> str:
-    """The commits of the runs in ``g`` (rows of run_values): all of each run's where known, else its launch."""
+    """The commits of the runs in ``g`` (rows of run_values): all of each run's where known, else its
+    launch."""
     if commits_by_run is None:
         return aggregate.describe_commits(list(g["commit"]), list(g["dirty"]))
     keys = g[list(aggregate.RUN_KEY)].itertuples(index=False, name=None)
@@ -584,8 +585,9 @@ def experiment_tables(
         t = pd.concat(parts, ignore_index=True)
         notes = [
             f"Success rate over seeds with a {CONFIDENCE:.0%} Wilson score interval. "
-            "A run succeeds if its reduced metric meets the condition (max: at any evaluation during training; "
-            "final: at the last evaluation, or the run-level measure's value, see the summary's protocol)."
+            "A run succeeds if its reduced metric meets the condition (max: at any evaluation during "
+            "training; final: at the last evaluation, or the run-level measure's value, see the summary's "
+            "protocol)."
         ]
         out[f"{exp}_success"] = Rendered(f"{exp}: success rates", t, _display_success(t), notes, exp)
     parts = [
@@ -599,10 +601,10 @@ def experiment_tables(
     if parts:
         t = pd.concat(parts, ignore_index=True)
         notes = [
-            f"Probability of improvement P(X > Y) = P(a random run of X scores higher than one of Y) + 0.5 P(tie) "
-            f"(Mann-Whitney U / nm; for lower-is-better metrics, 'higher' means lower), with a {CONFIDENCE:.0%} "
-            f"percentile bootstrap interval (runs of X and Y resampled independently; {reps} resamples, "
-            f"generator seed {seed})."
+            "Probability of improvement P(X > Y) = P(a random run of X scores higher than one of Y) "
+            "+ 0.5 P(tie) (Mann-Whitney U / nm; for lower-is-better metrics, 'higher' means lower), "
+            f"with a {CONFIDENCE:.0%} percentile bootstrap interval (runs of X and Y resampled "
+            f"independently; {reps} resamples, generator seed {seed})."
         ]
         out[f"{exp}_improvement"] = Rendered(
             f"{exp}: probability of improvement", t, _display_improvement(t), notes, exp
@@ -627,8 +629,8 @@ def experiment_tables(
                 f"Interquartile mean across tasks (envs) of per-run scores, {t['normalisation'].iloc[0]} "
                 "(lower-is-better metrics negated first), with "
                 f"{CONFIDENCE:.0%} stratified-bootstrap intervals (runs resampled within each task; {reps} "
-                f"resamples, generator seed {seed}). With few tasks these intervals are wide; see the per-task "
-                "summary too."
+                f"resamples, generator seed {seed}). With few tasks these intervals are wide; see the "
+                "per-task summary too."
             ]
             out[f"{exp}_iqm"] = Rendered(f"{exp}: IQM across tasks", t, _display_iqm(t), notes, exp)
     return out

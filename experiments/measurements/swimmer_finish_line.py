@@ -5,7 +5,8 @@
 2. Open-loop travelling waves a = clip(A sin(w t), A sin(w t + phi)) on the two joints: a plausible forward
    speed, the step at which the best one crosses the line, and forward vs backward returns.
 
-About 40 s of one CPU core with the defaults. Usage: python experiments/measurements/swimmer_finish_line.py [--episodes N]
+About 40 s of one CPU core with the defaults. Usage:
+python experiments/measurements/swimmer_finish_line.py [--episodes N]
 """
 
 from __future__ import annotations

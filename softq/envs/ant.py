@@ -23,9 +23,10 @@ All five share one observation space, so a network pretrained on one loads uncha
 
 x, y are in the observation because the goal rewards depend on the position (the task stays Markov
 without a goal observation; the target is fixed per task). The 78 clipped contact forces of Ant-v5's
-default 105-dim observation are dropped (Ant-v4's default layout, plus x, y): the network input shrinks 3.7x, which matters
-at this project's compute budget, and the contact cost is still in the reward (deviation
-``ant-observation``). Walls are geoms of the world body, so they add no state and leave the layout alone.
+default 105-dim observation are dropped (Ant-v4's default layout, plus x, y): the network input shrinks
+3.7x, which matters at this project's compute budget, and the contact cost is still in the reward
+(deviation ``ant-observation``). Walls are geoms of the world body, so they add no state and leave the
+layout alone.
 
 Reward terms (deviation ``ant-reward-terms``): all tasks keep rllab's Ant terms with rllab's weights, the
 robot the paper used (Schulman et al. 2015b): healthy reward 0.05 while healthy, control cost
@@ -33,10 +34,10 @@ robot the paper used (Schulman et al. 2015b): healthy reward 0.05 while healthy,
 0.5 and 5e-4). The paper's temperatures (alpha = 0.1 for pretraining) were set against that reward scale,
 and with Ant-v5's weights a near-uniform max-ent policy pays about 1.3 per step of control cost, more than
 the healthy reward, so ending the episode early would pay. Episodes terminate when the torso height
-leaves [0.2, 1.0] (our reading of the paper's anti-flip termination: rllab's and Ant-v5's range). Velocities are finite
-differences of the torso position ``qpos[0:2]`` over dt = 0.05 s (5 frames of 0.01 s); the horizon is 500
-steps (25 s) for every task. Actions must have shape (8,) and be finite (else ``ValueError``); finite
-actions outside [-1, 1] are clipped before the physics and the control cost.
+leaves [0.2, 1.0] (our reading of the paper's anti-flip termination: rllab's and Ant-v5's range).
+Velocities are finite differences of the torso position ``qpos[0:2]`` over dt = 0.05 s (5 frames of
+0.01 s); the horizon is 500 steps (25 s) for every task. Actions must have shape (8,) and be finite (else
+``ValueError``); finite actions outside [-1, 1] are clipped before the physics and the control cost.
 
 Geometry (metres; the ant starts at the origin, plus Ant-v5's uniform +-0.1 reset noise). The ant's
 legs reach 0.95 m from the torso centre in the rest pose and at most 1.14 m (ankles at their flattest,
@@ -68,7 +69,8 @@ z = 1.0, which terminates.
 
 Per-step cost (``experiments/measurements/ant_envs.py``, 5000 uniform random steps per task, one CPU core,
 mujoco 4.0.0): raw ``env.unwrapped.step`` runs at 5,500 steps/s on the open floor (0.18 ms/step), 4,800
-in the hallways and 4,300-4,400 in the mazes (0.23 ms/step; collision checks against the wall geoms cost the difference).
+in the hallways and 4,300-4,400 in the mazes (0.23 ms/step; collision checks against the wall geoms cost
+the difference).
 Note that an ant lying on its back rests at torso z = 0.27, inside the healthy range: the z rule (as in
 rllab and Ant-v5) ends an episode when the torso bounces above 1.0, not once the ant lies flipped. A
 uniform random policy terminates early (episode length q10/q50/q90 = 29/64/500 steps over 40

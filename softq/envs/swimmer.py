@@ -9,8 +9,8 @@ control cost (1e-4 ||a||^2) are gymnasium's Swimmer-v5 (the paper used the rllab
     r = FORWARD_REWARD_WEIGHT * |x' - x| / dt - 1e-4 ||a||^2 + FINISH_BONUS * [x' > FINISH_LINE_X]
 
 The public code [C17] has the undirected ``|v_x| - ctrl_cost`` reward but no finish line; its position and
-bonus are not given anywhere, so we chose them by measurement (``experiments/measurements/swimmer_finish_line.py``,
-mujoco 4.0.0; deviation ``swimmer-finish-line``):
+bonus are not given anywhere, so we chose them by measurement
+(``experiments/measurements/swimmer_finish_line.py``, mujoco 4.0.0; deviation ``swimmer-finish-line``):
 
 * Uniform random actions, 1000 episodes of 500 steps: max torso x has median 0.46 m, 90th percentile
   0.89 m, 99th 1.29 m, 99.9th 1.49 m, maximum 1.50 m. Temporally correlated Ornstein-Uhlenbeck noise

@@ -27,17 +27,18 @@ def table(report: dict) -> str:
     lines = [
         "# One gradient update: SQL (code preset) against SB3 SAC",
         "",
-        f"Measured {report['datetime'][:10]} with `tox -e benchmarks` (medians of 200 SQL updates, each after one "
-        "SAC update; SQL / SAC is the median of the per-update ratios; 1 torch thread; "
+        f"Measured {report['datetime'][:10]} with `tox -e benchmarks` (medians of 200 SQL updates, "
+        "each after one SAC update; SQL / SAC is the median of the per-update ratios; 1 torch thread; "
         "tests/benchmarks/test_update_speed.py). Machine: "
         f"{machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
         f"{machine.get('cpu', {}).get('count', '?')} cores, Python {machine.get('python_version', '?')}; "
         + ", ".join(f"1-thread {d} matmul {g:.0f} GFLOP/s" for d, g in sorted(matmul.items()))
         + ". Times move 15-30% between runs on shared machines; compare within one table.",
         "",
-        "Shapes: swimmer (obs 8, act 2), ant29 (obs 29, act 8) and ant105 (obs 105, act 8) at the `code` preset: "
-        "batch 128, 2 x 128, 16 value particles, 8 + 8 SVGD particles; large: obs 8, act 2, batch 256, "
-        "16 value particles, 16 + 16 SVGD particles. SAC: SB3's, same batch and widths.",
+        "Shapes: swimmer (obs 8, act 2), ant29 (obs 29, act 8) and ant105 (obs 105, act 8) "
+        "at the `code` preset: batch 128, 2 x 128, 16 value particles, 8 + 8 SVGD particles; "
+        "large: obs 8, act 2, batch 256, 16 value particles, 16 + 16 SVGD particles. "
+        "SAC: SB3's, same batch and widths.",
         "",
         "| shape | device | SQL ms | SAC ms | SQL / SAC | SQL MFLOP | SQL GFLOP/s | of matmul rate |",
         "|---|---|---|---|---|---|---|---|",
@@ -45,8 +46,8 @@ def table(report: dict) -> str:
     for row in rows:
         efficiency = f"{row['gflops'] / matmul[row['device']]:.0%}" if row["device"] in matmul else "-"
         lines.append(
-            f"| {row['shape']} | {row['device']} | {row['ms']:.2f} | {row['sac_ms']:.2f} | {row['sql_over_sac']:.2f} | "
-            f"{row['mflop']:.0f} | {row['gflops']:.0f} | {efficiency} |"
+            f"| {row['shape']} | {row['device']} | {row['ms']:.2f} | {row['sac_ms']:.2f} | "
+            f"{row['sql_over_sac']:.2f} | {row['mflop']:.0f} | {row['gflops']:.0f} | {efficiency} |"
         )
     return "\n".join(lines) + "\n"
 

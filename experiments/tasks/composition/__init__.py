@@ -13,8 +13,9 @@ act, in ``softq/MultiGoal-v0`` (every goal ends an episode), and the fraction en
 written as a one-row "evaluation run" ``runs/composition/softq-MultiGoal-v0/<label>/seed_<k>/``
 (labels :data:`LABELS`) with ``progress.csv`` (columns ``shared_goal_fraction``, ``goal_fraction_<name>``,
 ``no_goal_fraction``; ``step`` = the environment steps behind the policy: its own run's, or both
-constituents' for the composed one), ``manifest.json`` (``kind: composition``; the commit, package versions and
-hardware of the evaluation, and the commits the constituents trained at) and ``artifacts/rollouts.csv``.
+constituents' for the composed one), ``manifest.json`` (``kind: composition``; the commit, package
+versions and hardware of the evaluation, and the commits the constituents trained at) and
+``artifacts/rollouts.csv``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def settings(profile: str) -> dict[str, Any]:
 
 EXPERIMENT = Experiment(
     name=NAME,
-    description="Two SQL policies on multi-goal sub-tasks composed by averaging their Q functions (ICRA 2018)",
+    description="Two SQL policies on multi-goal sub-tasks composed by averaging their Q functions "
+    "(ICRA 2018)",
     paper_figures="beyond the paper",
     task=NAME,
     metrics="experiments.tasks.multigoal.training:MultiGoalMetrics",

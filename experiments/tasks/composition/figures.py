@@ -60,7 +60,8 @@ def figure(
             fraction = runs["shared_goal_fraction"]
             # mean +- sample std (ddof 1), as the tables
             ax.set_title(
-                f"{title}\nat the shared goal: {fraction.mean():.2f} +- {fraction.std(ddof=1):.2f} (n={len(runs)})",
+                f"{title}\nat the shared goal: "
+                f"{fraction.mean():.2f} +- {fraction.std(ddof=1):.2f} (n={len(runs)})",
                 fontsize=8,
             )
             ax.set(

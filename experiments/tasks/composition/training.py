@@ -87,7 +87,8 @@ def finalize(root: str | Path, profile: str, seeds: list[int] | None = None) -> 
         ]
         if missing:
             lines.append(
-                f"missing   composition seed {seed}: constituent run(s) not finished at profile {profile}: {missing}"
+                f"missing   composition seed {seed}: constituent run(s) not finished "
+                f"at profile {profile}: {missing}"
             )
             continue
         started = time.perf_counter()

@@ -75,7 +75,8 @@ def figure_7(
             axes[-1, j].set_xlabel("x (m)", fontsize=7)
         suptitle_with_caption(
             fig,
-            f"Ant pretraining: torso traces of {N_TRACES} rollouts of the policy as it acts, from the origin (Fig. 7)",
+            f"Ant pretraining: torso traces of {N_TRACES} rollouts of the policy as it acts, "
+            "from the origin (Fig. 7)",
             part,
         )
         name = "pretrain_fig7_com_traces" + ("" if len(profiles) == 1 else f"__{slug(prof)}")

@@ -22,7 +22,8 @@ class PretrainMetrics(TaskMetrics):
     """From the evaluation rollouts of the ant pretraining task (Fig. 7), each rollout's planar torso
     displacement d = (x, y)_end - (x, y)_start (observation entries 0 and 1):
 
-    - ``distance_deployed``, ``distance_exploring``: mean ||d|| of the deterministic / acting policy's rollouts;
+    - ``distance_deployed``, ``distance_exploring``: mean ||d|| of the deterministic / acting policy's
+      rollouts;
     - ``heading_concentration_exploring``: ||mean of d / ||d||||, 1 when every acting rollout ends up in the
       same direction, near 0 when the directions spread around the circle (the paper: lower alpha runs
       farther but less diversely). Rollouts that moved less than 1 cm are left out; NaN if none moved.
