@@ -144,26 +144,15 @@ def test_top_level_help_has_no_rst_markup(capsys):
 # --- corrupt run folders ----------------------------------------------------------------------------
 
 
+def _sql_seed_0(command: str, out) -> list[str]:
+    """The CLI arguments that address the one smoke run of :func:`_finished_multigoal_smoke_run`."""
+    return [command, "multigoal", "--profile", "smoke", "--algos", "sql", "--seeds", "0", "--out", str(out)]
+
+
 def test_invalid_manifest_under_run_is_one_line_naming_the_file(tmp_path, capsys, no_launch):
     folder = _finished_multigoal_smoke_run(tmp_path)
     (folder / layout.MANIFEST).write_text("{not json")
-    assert (
-        main(
-            [
-                "run",
-                "multigoal",
-                "--profile",
-                "smoke",
-                "--algos",
-                "sql",
-                "--seeds",
-                "0",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert main(_sql_seed_0("run", tmp_path)) == 2
     _one_error_line(capsys, str(folder / layout.MANIFEST), "not a valid manifest")
     assert (folder / layout.MANIFEST).read_text() == "{not json"
 
@@ -173,42 +162,10 @@ def test_truncated_progress_is_corrupt_for_status_and_run(tmp_path, capsys, no_l
     progress = folder / layout.PROGRESS
     progress.write_bytes(progress.read_bytes()[:-7])  # cut mid-line
     before = progress.read_bytes()
-    assert (
-        main(
-            [
-                "status",
-                "multigoal",
-                "--profile",
-                "smoke",
-                "--algos",
-                "sql",
-                "--seeds",
-                "0",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    assert main(_sql_seed_0("status", tmp_path)) == 0
     out = capsys.readouterr().out
     assert "corrupt   multigoal/sql/seed_0" in out and "truncated" in out and "0 finished" in out
-    assert (
-        main(
-            [
-                "run",
-                "multigoal",
-                "--profile",
-                "smoke",
-                "--algos",
-                "sql",
-                "--seeds",
-                "0",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert main(_sql_seed_0("run", tmp_path)) == 2
     _one_error_line(capsys, str(folder), "truncated")
     assert progress.read_bytes() == before
 
