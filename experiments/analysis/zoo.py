@@ -9,7 +9,6 @@ DDPG at rl-zoo3's hyperparameters, and the reward_scale sweeps that chose the se
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +100,9 @@ def sweep_table(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
 
 def _reward_scale(root: str | Path, run) -> float:
     folder = layout.run_dir(root, run.experiment, run.env, run.algo, run.seed)
-    manifest = json.loads((folder / layout.MANIFEST).read_text())
+    manifest, why = aggregate.read_manifest_file(folder / layout.MANIFEST, required=("resolved",))
+    if manifest is None:
+        raise ValueError(f"{folder}: {why}")
     return float(manifest["resolved"]["reward_scale"])
 
 
