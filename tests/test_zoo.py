@@ -113,11 +113,14 @@ def test_sql_with_its_zoo_preset_learns_pendulum_as_sac_does():
 
 
 def test_zoo_presets_hold_the_scale_their_committed_sweep_chose():
-    """Every tuned task's reward_scale in softq/configs/zoo.yaml is the one its committed sweep keeps."""
+    """Every tuned task's reward_scale in softq/configs/zoo.yaml is the one its committed sweep keeps, and its
+    reported SQL runs were built from exactly the swept settings but for that scale."""
+    import json
     from pathlib import Path
 
+    from experiments import layout
     from experiments.analysis import load_runs
-    from experiments.analysis.zoo import sweep_table
+    from experiments.analysis.zoo import SWEEP_PREFIX, sweep_table
 
     root = Path(__file__).resolve().parents[1] / "results"
     df, _ = load_runs(root)
@@ -126,3 +129,16 @@ def test_zoo_presets_hold_the_scale_their_committed_sweep_chose():
     assert {f"zoo/{env}" for env in chosen["env"]} == {name for name in presets if name.startswith("zoo/")}
     for row in chosen.itertuples():
         assert presets[f"zoo/{row.env}"]["reward_scale"] == row.reward_scale, row
+        runs = df[(df["experiment"] == row.experiment) & (df["env"] == row.env)]
+        resolved = {}
+        for run in runs[["algo", "seed"]].drop_duplicates().itertuples():
+            if run.algo == "sql" or run.algo.startswith(SWEEP_PREFIX):
+                folder = layout.run_dir(root, row.experiment, row.env, run.algo, run.seed)
+                manifest = json.loads((folder / layout.MANIFEST).read_text())
+                args = {k: v for k, v in manifest["resolved"].items() if k not in ("seed", "reward_scale")}
+                resolved[(run.algo, run.seed)] = args
+        assert any(algo == "sql" for algo, _ in resolved), f"{row.env}: no reported SQL runs"
+        first = next(iter(resolved.values()))
+        assert all(args == first for args in resolved.values()), (
+            f"{row.env}: SQL runs differ beyond the scale"
+        )
