@@ -16,6 +16,7 @@ from experiments import layout
 from experiments.analysis import synthetic
 from experiments.claims import CLAIMS
 from experiments.cli import main
+from experiments.config import PROFILES
 from experiments.provenance import LOCK_FILE, NUMERIC_PACKAGES
 from experiments.registry import EXPERIMENTS
 
@@ -62,27 +63,35 @@ def _tracked(path: str) -> list[str]:
 
 
 def test_committed_results_are_regenerated_unchanged(tmp_path):
-    """plot, tables and verify on the committed runs reproduce the committed outputs byte for byte."""
+    """plot, tables and verify on the committed runs of every profile (results/runs/ and
+    results/<profile>/runs/) reproduce that profile's committed outputs byte for byte."""
     tracked = _tracked("results")
-    if not any(f.startswith("results/runs/") for f in tracked):
+    runs = [name for name in tracked if layout.RUNS in name.split("/")[1:3]]
+    if not runs:
         pytest.skip("no committed runs")
+    for name in runs:
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
     copy = tmp_path / "results"
-    for name in tracked:
-        if name.startswith("results/runs/"):
-            target = tmp_path / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, target)
-    for command in ("plot", "tables", "verify"):
-        assert main([command, "--out", str(copy)]) == 0
-    committed = sorted(n for n in tracked if n.split("/")[1] in GENERATED)
+    for root in layout.profile_roots(copy, PROFILES):
+        for command in ("plot", "tables", "verify"):
+            assert main([command, "--out", str(root)]) == 0
+    committed = sorted(n for n in tracked if _is_generated(n))
     regenerated = sorted(
         str(p.relative_to(tmp_path))
         for p in copy.rglob("*")
-        if p.is_file() and p.relative_to(copy).parts[0] in GENERATED
+        if p.is_file() and _is_generated(str(p.relative_to(tmp_path)))
     )
     assert regenerated == committed
     for name in committed:
         assert (tmp_path / name).read_bytes() == (REPO / name).read_bytes(), name
+
+
+def _is_generated(name: str) -> bool:
+    """An output of plot, tables or verify: results/<output> or results/<profile>/<output>."""
+    parts = name.split("/")[1:]
+    return parts[0] in GENERATED or (len(parts) > 1 and parts[0] in PROFILES and parts[1] in GENERATED)
 
 
 def _swimmer_run(root: Path, algo: str, seed: int, profile: str) -> Path:
