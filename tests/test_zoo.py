@@ -137,7 +137,6 @@ def test_zoo_presets_hold_the_scale_their_committed_sweep_chose():
                 manifest = json.loads((folder / layout.MANIFEST).read_text())
                 args = {k: v for k, v in manifest["resolved"].items() if k not in ("seed", "reward_scale")}
                 resolved[(run.algo, run.seed)] = args
-        assert any(algo == "sql" for algo, _ in resolved), f"{row.env}: no reported SQL runs"
         first = next(iter(resolved.values()))
         assert all(args == first for args in resolved.values()), (
             f"{row.env}: SQL runs differ beyond the scale"
