@@ -130,14 +130,12 @@ def test_zoo_presets_hold_the_scale_their_committed_sweep_chose():
     for row in chosen.itertuples():
         assert presets[f"zoo/{row.env}"]["reward_scale"] == row.reward_scale, row
         runs = df[(df["experiment"] == row.experiment) & (df["env"] == row.env)]
-        resolved = {}
+        resolved = []
         for run in runs[["algo", "seed"]].drop_duplicates().itertuples():
             if run.algo == "sql" or run.algo.startswith(SWEEP_PREFIX):
                 folder = layout.run_dir(root, row.experiment, row.env, run.algo, run.seed)
                 manifest = json.loads((folder / layout.MANIFEST).read_text())
-                args = {k: v for k, v in manifest["resolved"].items() if k not in ("seed", "reward_scale")}
-                resolved[(run.algo, run.seed)] = args
-        first = next(iter(resolved.values()))
-        assert all(args == first for args in resolved.values()), (
-            f"{row.env}: SQL runs differ beyond the scale"
-        )
+                resolved.append(
+                    {k: v for k, v in manifest["resolved"].items() if k not in ("seed", "reward_scale")}
+                )
+        assert all(args == resolved[0] for args in resolved), f"{row.env}: SQL runs differ beyond the scale"
