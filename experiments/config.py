@@ -198,7 +198,10 @@ def resolve_arguments(
     Swimmer gamma). A ``schedule`` is not an argument and is left out."""
     arguments = {k: v for k, v in hyperparameters.items() if k != "schedule"}
     if ALGORITHMS[algorithm].presets is not None:
-        arguments = {**ALGORITHMS[algorithm].load_presets()[arguments.pop("preset")], **arguments}
+        presets, name = ALGORITHMS[algorithm].load_presets(), arguments.pop("preset")
+        if name not in presets:
+            raise ConfigError(f"unknown {algorithm} preset {name!r}; valid presets: {sorted(presets)}")
+        arguments = {**presets[name], **arguments}
     arguments["buffer_size"] = min(int(arguments.get("buffer_size", 1_000_000)), total_steps)
     arguments.setdefault("gamma", gamma)
     return arguments

@@ -29,6 +29,7 @@ from experiments import refs
 from experiments.algorithms import ALGORITHMS
 from experiments.config import WARMUPS, ResolvedConfig
 from softq import SQL
+from softq.schedules import with_learning_rates
 
 TARGET_NETWORKS = {"qf_target": "qf", "actor_target": "actor", "critic_target": "critic"}  # target -> online
 
@@ -156,6 +157,7 @@ def build_model(
     if isinstance(kwargs.get("train_freq"), list):  # YAML's [1, episode]: SB3 wants a tuple
         kwargs["train_freq"] = tuple(kwargs["train_freq"])
     kwargs["policy"] = refs.load(kwargs["policy"]) if ":" in kwargs["policy"] else kwargs["policy"]
+    kwargs = with_learning_rates(kwargs)  # rl-zoo3's "lin_<initial>"; the manifest keeps the string
     if "action_noise" in kwargs:
         kwargs["action_noise"] = make_action_noise(env.action_space, kwargs["action_noise"])
     model = algorithm_class(algo, warmup)(env=env, **kwargs)

@@ -30,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from tqdm.auto import tqdm
 
 import softq  # noqa: F401  (registers the softq/ env ids)
@@ -49,10 +50,32 @@ from experiments.run_folder import (  # noqa: F401  (_object_from_state: the nam
     checkpoint_epoch,
     now,
 )
+from experiments.training_env import training_env
 
 
 class MissingInitRunError(ConfigError):
     """The run an algo starts from (``init_from``) is missing, unfinished or of another configuration."""
+
+
+class RunProgress(BaseCallback):
+    """Measure SB3's ``progress_remaining`` against the whole run's steps, not one ``learn()`` call's.
+
+    The runner trains one epoch per ``learn(steps_per_epoch, reset_num_timesteps=False)``, and SB3 measures
+    progress against that call's own end, so a schedule (rl-zoo3's ``lin_`` learning rates) would run down
+    to 0 in every epoch. Setting the run's total after SB3's ``_setup_learn`` (the attribute is read only
+    to compute the progress) makes it decay once, as in a single ``learn(total_steps)``; constant learning
+    rates ignore progress, so every other run is unchanged.
+    """
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def _on_training_start(self) -> None:
+        self.model._total_timesteps = self.total_steps
+
+    def _on_step(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -238,7 +261,7 @@ def _run_locked(
     epoch_hook = experiment.load("epoch_hook")
     eval_episodes = config.eval_episodes
     if checkpoint is None:
-        model = make_model(config, gym.make(config.env_id), seed=spec.seed)
+        model = make_model(config, training_env(config.env_id), seed=spec.seed)
         if init is not None:
             load_weights(model, init.weights)
         epoch, wall_time = 0, 0.0
@@ -261,7 +284,7 @@ def _run_locked(
     manifest["commits"] = _commits(manifest)
     folder.write_manifest(manifest)
 
-    callback = metrics.callback()
+    callback = CallbackList([metrics.callback(), RunProgress(budget.total_steps)])
     last_checkpoint = time.monotonic()
     bar = tqdm(total=budget.n_epochs, initial=epoch, desc=spec.describe(), disable=not progress, unit="epoch")
     try:

@@ -10,12 +10,23 @@ A schedule is built once and then called with the index of the epoch about to st
   ``linear_count(32, 1, 20)`` gives 32 at epoch 0, ceil(16.5) = 17 at epoch 10 and 1 from epoch 20 on.
 
 Both hold their end value after ``n_epochs``; ``n_epochs = 0`` means the end value from the start.
+
+Learning rates in configuration files may also be rl-baselines3-zoo's schedule strings, which
+:func:`learning_rate` (for a whole argument dict, :func:`with_learning_rates`) turns into what SB3 takes:
+``"lin_7.3e-4"`` decays linearly from 7.3e-4 at the start of training to 0 at its end, as a function of
+SB3's ``progress_remaining`` (not of the epoch).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
+
+from stable_baselines3.common.utils import LinearSchedule
+
+LINEAR_PREFIX = "lin_"  # rl-zoo3's linear learning-rate schedule, "lin_<initial value>"
+LEARNING_RATE_ARGUMENTS = ("learning_rate", "sampler_learning_rate")  # SB3's, and SQL's sampler's
 
 
 def _progress(epoch: int, n_epochs: int) -> float:
@@ -58,3 +69,38 @@ def linear_count(start: int, end: int, n_epochs: int) -> Callable[[int], int]:
         return int(math.ceil(round(start + (end - start) * progress, 9)))
 
     return value
+
+
+def learning_rate(value: float | str) -> float | LinearSchedule:
+    """A configured learning rate as SB3 takes it: a number as it is, or rl-zoo3's ``"lin_<initial>"`` as
+    ``initial * progress_remaining`` (:class:`~stable_baselines3.common.utils.LinearSchedule` from
+    ``initial`` to 0, picklable, so checkpoints keep it). Raises ValueError on any other string."""
+    if not isinstance(value, str):
+        return value
+    start = math.nan
+    if value.startswith(LINEAR_PREFIX):
+        try:
+            start = float(value.removeprefix(LINEAR_PREFIX))
+        except ValueError:
+            pass
+    if not start > 0:  # also NaN
+        hint = " (YAML reads 1e-3 as a string: write 1.0e-3)" if _is_number(value) else ""
+        raise ValueError(
+            f"learning rate {value!r} is neither a number nor rl-zoo3's "
+            f"'{LINEAR_PREFIX}<positive initial value>'{hint}"
+        )
+    return LinearSchedule(start, 0.0, 1.0)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def with_learning_rates(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Constructor ``arguments`` with each learning rate (:data:`LEARNING_RATE_ARGUMENTS`) through
+    :func:`learning_rate`; the configuration keeps the string, the model gets the schedule."""
+    return {k: learning_rate(v) if k in LEARNING_RATE_ARGUMENTS else v for k, v in arguments.items()}

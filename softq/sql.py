@@ -36,6 +36,7 @@ from stable_baselines3.common.utils import FloatSchedule, polyak_update, update_
 
 from softq.kernels import BANDWIDTH_RULES, BandwidthRule, amortized_svgd_loss, soft_value
 from softq.policies import CnnSQLPolicy, MultiInputSQLPolicy, QNetwork, SamplingNetwork, SQLPolicy
+from softq.schedules import with_learning_rates
 
 PRESETS_FILE = Path(__file__).parent / "configs" / "presets.yaml"
 ZOO_FILE = Path(__file__).parent / "configs" / "zoo.yaml"
@@ -181,11 +182,12 @@ class SQL(OffPolicyAlgorithm):
         cls, preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any
     ) -> SQL:
         """Build SQL from a named preset (``code``, ``paper`` or ``zoo/<env id>``, see :func:`load_presets`);
-        ``overrides`` win over preset values."""
+        ``overrides`` win over preset values. A learning rate may be rl-zoo3's ``"lin_<initial>"``
+        (:func:`softq.schedules.learning_rate`)."""
         presets = load_presets()
         if preset not in presets:
             raise ValueError(f"unknown SQL preset {preset!r}; valid presets: {sorted(presets)}")
-        return cls(policy, env, **{**presets[preset], **overrides})
+        return cls(policy, env, **with_learning_rates({**presets[preset], **overrides}))
 
     def _setup_model(self) -> None:
         super()._setup_model()

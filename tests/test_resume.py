@@ -21,10 +21,14 @@ from experiments.registry import EXPERIMENTS, Experiment
 from experiments.runner import RunSpec, run
 
 REPO = Path(__file__).resolve().parent.parent
-ENVS = {"multigoal": "softq/MultiGoal-v0", "swimmer": "softq/SwimmerFinishLine-v0"}
+ENVS = {
+    "multigoal": "softq/MultiGoal-v0",
+    "swimmer": "softq/SwimmerFinishLine-v0",
+    "lunarlander": "LunarLanderContinuous-v3",  # Box2D: its env pickles by replay (experiments.training_env)
+}
 # (steps per epoch, epochs) of the test's smoke profile: past SB3's warm-up (learning_starts 100) before
 # the checkpoint, so the restored state includes updated networks, optimisers and a part-filled buffer.
-BUDGETS = {"multigoal": (100, 4), "swimmer": (200, 4)}
+BUDGETS = {"multigoal": (100, 4), "swimmer": (200, 4), "lunarlander": (200, 4)}
 CHECKPOINTED_EPOCH = 2  # the killed run's last checkpoint; it wrote rows up to KILLED_AFTER_EPOCH
 KILLED_AFTER_EPOCH = 3
 
@@ -74,7 +78,14 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("base", "algo"), [("multigoal", "sql"), ("multigoal", "ddpg"), ("multigoal", "sac"), ("swimmer", "ddpg")]
+    ("base", "algo"),
+    [
+        ("multigoal", "sql"),
+        ("multigoal", "ddpg"),
+        ("multigoal", "sac"),
+        ("swimmer", "ddpg"),
+        ("lunarlander", "sql_scale3"),
+    ],
 )
 def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, base, algo):
     experiment, task = _experiment(tmp_path, base)

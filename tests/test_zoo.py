@@ -1,12 +1,15 @@
 """SQL's tuned settings for standard tasks (softq/configs/zoo.yaml) and the experiments that measure them."""
 
+import json
+
 import gymnasium as gym
 import pytest
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 
-from experiments.config import load_task
+from experiments.config import ConfigError, load_task, resolve_arguments
 from experiments.models import make_model
 from softq import SQL, load_presets
+from softq.schedules import learning_rate
 
 
 def test_zoo_entries_are_presets_without_the_budget_and_policy_keys():
@@ -30,6 +33,49 @@ def test_rl_zoo_episode_train_freq_reaches_sb3_as_a_tuple():
     assert model.train_freq.frequency == 1 and model.train_freq.unit == TrainFrequencyUnit.EPISODE
     assert model.gradient_steps == -1 and model.gamma == 0.98
     assert model.resolved_arguments["train_freq"] == [1, "episode"]
+
+
+def test_rl_zoo_linear_learning_rates_become_sb3_schedules_and_other_strings_are_refused():
+    schedule = learning_rate("lin_7.3e-4")
+    assert [schedule(p) for p in (1.0, 0.5, 0.0)] == pytest.approx([7.3e-4, 3.65e-4, 0.0])
+    assert learning_rate(1e-3) == 1e-3
+    for bad in ("lin_fast", "lin_-1e-3", "lin_", "exp_1e-3"):
+        with pytest.raises(ValueError, match=f"learning rate '{bad}' is neither a number nor rl-zoo3's"):
+            learning_rate(bad)
+    with pytest.raises(ValueError, match=r"YAML reads 1e-3 as a string: write 1.0e-3"):
+        learning_rate("1e-3")
+
+
+def test_the_runner_decays_a_linear_learning_rate_once_over_the_whole_run(tmp_path, monkeypatch):
+    """The runner trains one epoch per ``learn()`` call, and SB3 measures progress against each call's own
+    end: without :class:`~experiments.runner.RunProgress` rl-zoo3's ``lin_7.3e-4`` (LunarLander) would be
+    back at 0 after every epoch. Over 2 epochs it is at half its start after the first, 0 after the last."""
+    from experiments import layout, runner
+    from experiments.registry import get_experiment
+
+    rates = []
+    save = runner.save_checkpoint
+
+    def record_then_save(folder, model, epoch, *rest):
+        optimizers = (model.policy.qf_optimizer, model.policy.sampler_optimizer)
+        rates.append([group["lr"] for optimizer in optimizers for group in optimizer.param_groups])
+        save(folder, model, epoch, *rest)
+
+    monkeypatch.setattr(runner, "save_checkpoint", record_then_save)
+    spec = runner.RunSpec("lunarlander", "sql_scale3", 0, "smoke")  # 2 epochs of 200 steps, updates from 100
+    outcome = runner.run(get_experiment("lunarlander"), spec, tmp_path, checkpoint_every_s=0)
+    assert rates == [pytest.approx([3.65e-4, 3.65e-4]), pytest.approx([0.0, 0.0])]
+    manifest = json.loads((outcome.folder / layout.MANIFEST).read_text())
+    assert (
+        manifest["resolved"]["learning_rate"] == manifest["resolved"]["sampler_learning_rate"] == "lin_7.3e-4"
+    )
+
+
+def test_a_task_naming_an_sql_preset_that_does_not_exist_is_refused_in_one_line():
+    """LunarLander's task file has no ``sql`` entry until its sweep puts ``zoo/LunarLanderContinuous-v3``
+    into zoo.yaml; a task that names a missing preset gets a ConfigError, not a KeyError."""
+    with pytest.raises(ConfigError, match=r"unknown sql preset 'zoo/Nope-v0'; valid presets: \['code'"):
+        resolve_arguments("sql", {"preset": "zoo/Nope-v0"}, gamma=0.99, total_steps=1000)
 
 
 def test_unset_reward_scale_warns_once_and_saved_models_load_silently(tmp_path, recwarn):

@@ -20,7 +20,7 @@ from experiments.analysis import aggregate, ledger, stats
 from experiments.analysis.tables import CONFIDENCE, Rendered, fmt, write_table
 
 # The standard-task experiments (experiments/hyperparams/<name>.yaml) and the order of the table's columns.
-ZOO_EXPERIMENTS = ("pendulum", "mountaincar")
+ZOO_EXPERIMENTS = ("pendulum", "mountaincar", "lunarlander")
 ZOO_ALGOS = ("sql", "sac", "td3", "ddpg")
 SWEEP_PREFIX = "sql_scale"
 METRIC, REDUCTION = layout.EVAL_RETURN_DEPLOYED, "final"
