@@ -77,27 +77,19 @@ def learning_rate(value: float | str) -> float | LinearSchedule:
     ``initial`` to 0, picklable, so checkpoints keep it). Raises ValueError on any other string."""
     if not isinstance(value, str):
         return value
-    start = math.nan
-    if value.startswith(LINEAR_PREFIX):
-        try:
-            start = float(value.removeprefix(LINEAR_PREFIX))
-        except ValueError:
-            pass
-    if not start > 0:  # also NaN
-        hint = " (YAML reads 1e-3 as a string: write 1.0e-3)" if _is_number(value) else ""
-        raise ValueError(
-            f"learning rate {value!r} is neither a number nor rl-zoo3's "
-            f"'{LINEAR_PREFIX}<positive initial value>'{hint}"
-        )
-    return LinearSchedule(start, 0.0, 1.0)
-
-
-def _is_number(text: str) -> bool:
+    initial = value.removeprefix(LINEAR_PREFIX)
     try:
-        float(text)
+        start = float(initial)
     except ValueError:
-        return False
-    return True
+        start = math.nan
+    if initial != value and start > 0:  # NaN fails the comparison
+        return LinearSchedule(start, 0.0, 1.0)
+    plain_number = initial == value and not math.isnan(start)
+    hint = " (YAML reads 1e-3 as a string: write 1.0e-3)" if plain_number else ""
+    raise ValueError(
+        f"learning rate {value!r} is neither a number nor rl-zoo3's '{LINEAR_PREFIX}<positive initial value>'"
+        f"{hint}"
+    )
 
 
 def with_learning_rates(arguments: dict[str, Any]) -> dict[str, Any]:
