@@ -79,12 +79,12 @@ def learning_rate(value: float | str) -> float | LinearSchedule:
         return value
     initial = value.removeprefix(LINEAR_PREFIX)
     try:
-        start = float(initial)
+        start: float | None = float(initial)
     except ValueError:
-        start = math.nan
-    if initial != value and start > 0:  # NaN fails the comparison
+        start = None
+    if initial != value and start is not None and start > 0:  # NaN fails the comparison
         return LinearSchedule(start, 0.0, 1.0)
-    plain_number = initial == value and not math.isnan(start)
+    plain_number = initial == value and start is not None
     hint = " (YAML reads 1e-3 as a string: write 1.0e-3)" if plain_number else ""
     raise ValueError(
         f"learning rate {value!r} is neither a number nor rl-zoo3's '{LINEAR_PREFIX}<positive initial value>'"
