@@ -606,6 +606,12 @@ def test_profiles_are_not_mixed_in_one_figure(tmp_path: Path):
     ]
 
 
+def test_learner_order_keeps_every_arm_next_to_its_learner():
+    # Fig. 1 draws one row per label: an arm such as sql_paper must get its row, after its learner's
+    labels = ["sac", "sql_paper", "ddpg", "custom", "sql", "ddpg_scratch", "sql"]
+    assert plots.learner_order(labels) == ["sql", "sql_paper", "ddpg", "ddpg_scratch", "sac", "custom"]
+
+
 def test_presets_are_per_algorithm_and_never_pooled(tmp_path: Path):
     # sql runs preset "code" and "paper", ddpg only "paper": sql is split, and both sql presets face ddpg
     for seed in range(3):

@@ -70,6 +70,18 @@ def algo_colours(algos) -> dict[str, tuple]:
     return out
 
 
+def learner_order(algos) -> list[str]:
+    """Algo labels in :data:`experiments.algorithms.ALGORITHMS`'s order of their learners, a learner's
+    own label before its arms' (``sql``, ``sql_paper``, ``ddpg``, ``sac``); unknown learners last, sorted."""
+    learners = list(ALGORITHMS)
+
+    def key(label: str) -> tuple[int, str]:
+        ranks = [i for i, name in enumerate(learners) if label == name or label.startswith(name + "_")]
+        return (ranks[0] if ranks else len(learners), label)
+
+    return sorted(set(algos), key=key)
+
+
 def algo_linestyle(algo: str) -> str:
     """Dashed for runs that start from scratch next to pretrained ones (``*_scratch``), solid otherwise."""
     return "--" if algo.endswith(_SCRATCH) else "-"

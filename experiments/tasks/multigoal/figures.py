@@ -10,10 +10,9 @@ import pandas as pd
 from matplotlib.patches import Circle
 
 from experiments import layout
-from experiments.algorithms import ALGORITHMS
 from experiments.analysis.aggregate import load_runs
 from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
-from experiments.analysis.plots import algo_colours, caption, new_figure, save_figure
+from experiments.analysis.plots import algo_colours, caption, learner_order, new_figure, save_figure
 from experiments.tasks.multigoal import ACTION_SAMPLES, Q_PLOT_STATES, Q_VALUES, ROLLOUTS
 from softq.envs.multigoal import GOAL_RADIUS, GOALS, POSITION_BOUND, multigoal_reward_surface
 
@@ -31,7 +30,7 @@ def figure_1(
     if df.empty:
         return []
     runs = df.drop_duplicates(["algo", "seed"])[["algo", "env", "seed"]].sort_values(["algo", "seed"])
-    algos = [a for a in ALGORITHMS if a in set(runs["algo"])]
+    algos = learner_order(runs["algo"])
     colours = algo_colours(algos)
     fig = new_figure(12, 3 * len(algos))
     axes = fig.subplots(len(algos), 4, squeeze=False)
