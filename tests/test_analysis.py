@@ -27,7 +27,7 @@ from experiments.analysis import (
     tables,
 )
 
-SWIM = "softq/SwimmerFinishLine-v0"
+SWIM = "softq/SwimmerFinishLine-v1"
 REPS = 300
 
 
@@ -171,7 +171,7 @@ def test_bad_runs_reported_skipped_and_untouched(swim_root: Path, tmp_path: Path
     assert "JSON" in by_path[bad_json].reason
     assert "seed" in by_path[wrong_seed].reason
     assert "failed" in by_path[failed].reason
-    assert "swimmer/softq-SwimmerFinishLine-v0/sac/seed_0" in by_path[running].describe(swim_root)
+    assert "swimmer/softq-SwimmerFinishLine-v1/sac/seed_0" in by_path[running].describe(swim_root)
     assert "sac" not in set(df["algo"])
 
     partial, problems2 = aggregate.load_runs(swim_root, include_partial=True)

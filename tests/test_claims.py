@@ -19,7 +19,7 @@ from experiments.analysis.stats import Interval, OneSided, fisher_exact
 REPS = 300
 MG, SW, AM, PT = (
     "softq/MultiGoal-v0",
-    "softq/SwimmerFinishLine-v0",
+    "softq/SwimmerFinishLine-v1",
     "softq/AntMaze-v0",
     "softq/AntPretrain-v0",
 )
@@ -101,7 +101,7 @@ def test_every_claim_reads_a_logged_column_or_a_run_measure():
     from experiments.tasks.swimmer.training import SwimmerMetrics
 
     swimmer = SwimmerMetrics()
-    swimmer.observe_training_step([{"x_position": 0.0}])
+    swimmer.observe_training_step([{"com_x": 0.0}])
     logged = set(swimmer.epoch_metrics([], []))
     ant = AntMazeMetrics()
     ant.observe_training_step([{"distance_to_target": 5.0}])

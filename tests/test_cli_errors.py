@@ -15,7 +15,7 @@ from experiments import layout
 from experiments.analysis import synthetic
 from experiments.cli import main
 
-SWIM = "softq/SwimmerFinishLine-v0"
+SWIM = "softq/SwimmerFinishLine-v1"
 MULTIGOAL = "softq/MultiGoal-v0"
 SWIMMER_PRESETS = {"sql": "code", "ddpg": "paper", "sac": "sb3"}
 

@@ -11,7 +11,7 @@ import pytest
 from experiments import claims as C
 from experiments.analysis import aggregate, measures, synthetic
 
-SWIM, MG = "softq/SwimmerFinishLine-v0", "softq/MultiGoal-v0"
+SWIM, MG = "softq/SwimmerFinishLine-v1", "softq/MultiGoal-v0"
 AXIS = np.linspace(-1.0, 1.0, 31)
 AX, AY = np.meshgrid(AXIS, AXIS, indexing="xy")
 
@@ -49,8 +49,10 @@ def test_swimmer_touch_once_then_back_is_crossed_but_not_forward():
 
 
 def test_swimmer_forward_only_and_backward_settlers():
-    # forward from the start: never went 1.5 m backward before crossing, and stays beyond the line
-    forward = measures.swimmer_measures(np.full(10, -0.3), np.array([1.0, 2.5] + [3.0] * 8))
+    line = C.SWIMMER_FINISH_LINE_X
+    assert 0.4 < C.SWIMMER_EXPLORED_X < 3.0 and line < 3.0  # the cases below straddle both
+    # forward from the start: never went the explored distance backward before crossing, stays beyond the line
+    forward = measures.swimmer_measures(np.full(10, -0.3), np.array([0.3, line + 0.5] + [line + 1.0] * 8))
     assert forward["explored_both_directions"] == 0.0 and forward["two_sided_reach"] == pytest.approx(0.3)
     assert forward["late_crossing_fraction"] == 1.0 and forward["ended_backward"] == 0.0
     # settles backward: never crosses (two-sided reach over all epochs), ends 3 m behind the start
@@ -58,10 +60,10 @@ def test_swimmer_forward_only_and_backward_settlers():
     assert backward["explored_both_directions"] == 0.0 and backward["two_sided_reach"] == pytest.approx(0.4)
     assert backward["ended_backward"] == 1.0 and backward["late_crossing_fraction"] == 0.0
     # half of the late epochs beyond the line is "stays forward" (the claim's threshold is inclusive)
-    half = measures.swimmer_measures(np.full(10, -0.2), np.array([1.0] * 8 + [2.1, 1.9]))
+    half = measures.swimmer_measures(np.full(10, -0.2), np.array([0.3] * 8 + [line + 0.1, line - 0.1]))
     assert half["late_crossing_fraction"] == 0.5 >= C.SWIMMER_STAYS_FORWARD
-    # exactly at the line is not beyond it (the env's rule: x > 2.0)
-    at_line = measures.swimmer_measures(np.full(5, -2.0), np.full(5, C.SWIMMER_FINISH_LINE_X))
+    # exactly at the line is not beyond it (the env's rule: x > FINISH_LINE_X)
+    at_line = measures.swimmer_measures(np.full(5, -2.0), np.full(5, line))
     assert at_line["late_crossing_fraction"] == 0.0 and at_line["explored_both_directions"] == 0.0
 
 

@@ -101,7 +101,7 @@ def _swimmer_run(root: Path, algo: str, seed: int, profile: str) -> Path:
     return synthetic.write_run(
         root,
         "swimmer",
-        "softq/SwimmerFinishLine-v0",
+        "softq/SwimmerFinishLine-v1",
         algo,
         seed,
         {

@@ -23,7 +23,7 @@ from experiments.runner import RunSpec, run
 REPO = Path(__file__).resolve().parent.parent
 ENVS = {
     "multigoal": "softq/MultiGoal-v0",
-    "swimmer": "softq/SwimmerFinishLine-v0",
+    "swimmer": "softq/SwimmerFinishLine-v1",
     "lunarlander": "LunarLanderContinuous-v3",  # Box2D: its env pickles by replay (experiments.training_env)
 }
 # (steps per epoch, epochs) of the test's smoke profile: past SB3's warm-up (learning_starts 100) before

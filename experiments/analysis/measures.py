@@ -43,7 +43,7 @@ def late_epochs(n_epochs: int) -> slice:
 
 
 def swimmer_measures(epoch_min_x: np.ndarray, epoch_max_x: np.ndarray) -> dict[str, float]:
-    """The swimmer's run-level measures from its per-epoch extreme torso x (in step order); see
+    """The swimmer's run-level measures from its per-epoch extreme centre-of-mass x (in step order); see
     ``RUN_MEASURES`` for each definition."""
     low, high = np.asarray(epoch_min_x, dtype=float), np.asarray(epoch_max_x, dtype=float)
     late = late_epochs(len(high))

@@ -26,7 +26,7 @@ def register_envs() -> None:
         max_episode_steps=30,
         kwargs={"goals": ("up", "left")},
     )
-    _register("softq/SwimmerFinishLine-v0", "softq.envs.swimmer:SwimmerFinishLineEnv", max_episode_steps=500)
+    _register("softq/SwimmerFinishLine-v1", "softq.envs.swimmer:SwimmerFinishLineEnv", max_episode_steps=500)
     for env_id, arena in (
         ("softq/AntMaze-v0", "two_passage_maze"),
         ("softq/AntPretrain-v0", "open"),

@@ -1,5 +1,6 @@
 """Undirected swimmer with a forward finish line (paper Sec. 5.2, Fig. 3a and 6): does exploration find the
-bonus? Its figures are generic ones (:class:`~experiments.analysis.figure_specs.FigureSpec`)."""
+bonus? Its figures are generic ones (:class:`~experiments.analysis.figure_specs.FigureSpec`); every distance
+is the x of the swimmer's centre of mass (COM)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ EXPERIMENT = Experiment(
             ref=FINISH_LINE_X,
             ref_label="finish line",
             ylabel="max forward distance (m)",
-            title="Swimmer: max forward torso x since the start of training (Fig. 3a)",
+            title="Swimmer: max forward centre-of-mass x since the start of training (Fig. 3a)",
         ),
         FigureSpec(
             "swimmer_fig6_bands",
@@ -32,8 +33,28 @@ EXPERIMENT = Experiment(
             high="epoch_max_x",
             ref=FINISH_LINE_X,
             ref_label="finish line",
-            ylabel="torso x (m)",
-            title="Swimmer: min..max torso x of each epoch's training rollouts, one row per seed (Fig. 6)",
+            ylabel="centre-of-mass x (m)",
+            title="Swimmer: min..max centre-of-mass x of each epoch's training rollouts, one row per seed "
+            "(Fig. 6)",
+        ),
+        FigureSpec(
+            "swimmer_travel_ratio",
+            "seed_lines",
+            "swimmer",
+            metric="epoch_travel_ratio",
+            ylabel="|net displacement| / path length",
+            title="Swimmer: how much of the centre-of-mass path of each epoch's training episodes is net "
+            "travel (1: swims one way; near 0: back and forth)",
+        ),
+        FigureSpec(
+            "swimmer_eval_end_x",
+            "seed_lines",
+            "swimmer",
+            metric="eval_end_x_deployed",
+            ref=FINISH_LINE_X,
+            ref_label="finish line",
+            ylabel="final centre-of-mass x (m)",
+            title="Swimmer: where the deployed policy's evaluation episodes end (mean over episodes)",
         ),
     ),
 )
