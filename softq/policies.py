@@ -2,20 +2,32 @@
 
 - :class:`QNetwork`: Q_soft(s, a), an MLP on [s, a] with a scalar linear output.
 - :class:`SamplingNetwork`: the amortized sampler a = f(s, xi), xi ~ N(0, I) of action dimension,
-  injected at the first layer (an MLP on [s, xi]), tanh-squashed into [-1, 1]^D as the 2018 code.
+  injected at the first layer (an MLP on [s, xi]); tanh-squashed into [-1, 1]^D as the 2018 code, or
+  unsquashed as the 2017 code (``action_bounding``, below).
 - :class:`SQLPolicy`: Q, its target copy and the sampler; acting deterministically means the sampler
   at zero noise, acting stochastically means a fresh noise draw xi ~ N(0, I). The SVGD step draws its
   particles' noise from the policy too (:meth:`SQLPolicy.sample_noise`), so a subclass that changes the
   noise distribution (fine-tuning's fixed noise set, ``experiments/tasks/finetune/``) changes both.
 
 Both networks broadcast over leading dimensions, so a batch of states times particles is one call.
+
+How actions are kept in the box [-1, 1]^D (``SQLPolicy(action_bounding=...)``; the paper is silent):
+
+- ``"squash"`` (default; the 2018 code, which the committed runs used): the sampler's output is tanh'd, and
+  the SVGD target log-density is Q(s, a) + sum_d log(1 - a_d^2 + 1e-6) at the squashed action, so SVGD
+  draws from exp(Q) prod_d (1 - a_d^2): tanh's Jacobian factor, which vanishes at the box's edges.
+- ``"clip"`` (the 2017 code, contemporary with the paper's runs): the sampler's output is not squashed;
+  the env and Q see it clipped into the box; for SVGD, a particle outside the box gets the score of
+  log p = -10 * (its total violation of the box) instead of Q's (``InputBounds`` in the 2017 code's
+  ``core/nn.py``), which points back into the box. SVGD's target is then exp(Q) on the box, the paper's
+  policy (eq. 6), with a thin tail outside it that clipping maps onto the edges.
 """
 
 from __future__ import annotations
 
 import copy
 from itertools import islice
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import torch as th
 from gymnasium import spaces
@@ -35,6 +47,9 @@ from torch.nn import functional as F
 from softq.kernels import autograd_score
 
 TANH_CORRECTION_EPS = 1e-6  # as the 2018 code: log(1 - a^2 + 1e-6)
+ActionBounding = Literal["squash", "clip"]
+ACTION_BOUNDINGS: tuple[ActionBounding, ...] = ("squash", "clip")
+INPUT_BOUNDS_SLOPE = 10.0  # the 2017 code's InputBounds.SLOPE: log p outside the box = -10 x violation
 
 
 def _init_xavier(module: nn.Module) -> None:
@@ -104,19 +119,27 @@ class QNetwork(nn.Module):
 
 
 class SamplingNetwork(nn.Module):
-    """The sampler f(s, xi) of Sec. 3.2: noise enters with the state at the first layer, tanh output."""
+    """The sampler f(s, xi) of Sec. 3.2: noise enters with the state at the first layer; a tanh output
+    (``squash``, the 2018 code) or a linear one (the 2017 code)."""
 
     def __init__(
-        self, features_dim: int, action_dim: int, net_arch: list[int], activation_fn: type[nn.Module]
+        self,
+        features_dim: int,
+        action_dim: int,
+        net_arch: list[int],
+        activation_fn: type[nn.Module],
+        squash: bool = True,
     ):
         super().__init__()
         self.action_dim = action_dim
+        self.squash = squash
         self.net = nn.Sequential(*create_mlp(features_dim + action_dim, action_dim, net_arch, activation_fn))
         _init_xavier(self.net)
 
     def forward(self, features: th.Tensor, noise: th.Tensor) -> th.Tensor:
-        """Features (..., F) broadcast against noise (..., D); returns actions in (-1, 1)^D."""
-        return th.tanh(mlp_on_pair(self.net, features, noise))
+        """Features (..., F) broadcast against noise (..., D); returns actions, in (-1, 1)^D if squashed."""
+        actions = mlp_on_pair(self.net, features, noise)
+        return th.tanh(actions) if self.squash else actions
 
 
 def tanh_log_density_correction(actions: th.Tensor) -> th.Tensor:
@@ -132,6 +155,15 @@ def tanh_log_density_correction_gradient(actions: th.Tensor) -> th.Tensor:
     return -2.0 * actions / (1.0 - actions**2 + TANH_CORRECTION_EPS)
 
 
+def input_bounds_score(actions: th.Tensor, q_gradient: th.Tensor) -> th.Tensor:
+    """The 2017 code's bounded SVGD score: ``q_gradient`` (grad_a Q) inside the box [-1, 1]^D; outside it
+    the gradient of -INPUT_BOUNDS_SLOPE * sum_d max(|a_d| - 1, 0), i.e. -10 sign(a_d) on each dimension
+    beyond the box and 0 on the others, which moves the particle back in."""
+    violation = (actions.abs() - 1.0).clamp_min(0.0)
+    outside = (violation > 0).any(dim=-1, keepdim=True)
+    return th.where(outside, -INPUT_BOUNDS_SLOPE * th.sign(actions) * (violation > 0), q_gradient)
+
+
 class SQLPolicy(BasePolicy):
     """Policy for :class:`softq.SQL`: Q network, target Q network and sampling network.
 
@@ -140,6 +172,9 @@ class SQLPolicy(BasePolicy):
         such as NatureCNN (``"CnnPolicy"``): then Q and the sampler each have their own copy, trained by
         their own loss, and the target Q has a copy of Q's, updated with it.
     :param share_features_extractor: one extractor for Q and the sampler, trained by the TD loss only.
+    :param action_bounding: how actions stay in the box, ``"squash"`` (the 2018 code: tanh output and its
+        Jacobian in the SVGD target) or ``"clip"`` (the 2017 code: unsquashed output, clipped for the env and
+        Q, SVGD's score redirected into the box outside it); see the module docstring.
     """
 
     qf: QNetwork
@@ -159,7 +194,10 @@ class SQLPolicy(BasePolicy):
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         share_features_extractor: bool = False,
+        action_bounding: ActionBounding = "squash",
     ):
+        if action_bounding not in ACTION_BOUNDINGS:
+            raise ValueError(f"unknown action_bounding {action_bounding!r}; valid: {ACTION_BOUNDINGS}")
         super().__init__(
             observation_space,
             action_space,
@@ -173,6 +211,7 @@ class SQLPolicy(BasePolicy):
         self.net_arch = [128, 128] if net_arch is None else list(net_arch)
         self.activation_fn = activation_fn
         self.share_features_extractor = share_features_extractor
+        self.action_bounding = action_bounding
         self._build(lr_schedule)
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -196,7 +235,8 @@ class SQLPolicy(BasePolicy):
         self.qf_target = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
         self.qf_target.load_state_dict(self.qf.state_dict())
         self.qf_target.requires_grad_(False)
-        self.sampler = SamplingNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
+        squash = self.action_bounding == "squash"
+        self.sampler = SamplingNetwork(features_dim, action_dim, self.net_arch, self.activation_fn, squash)
         # SQL.train sets each optimizer's learning rate from its own schedule before every update.
         optimizer_kwargs = dict(self.optimizer_kwargs)
         if self.optimizer_class is th.optim.Adam:
@@ -248,9 +288,13 @@ class SQLPolicy(BasePolicy):
 
     def svgd_score(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
         """The score SVGD takes at its fixed particles (eq. 13): grad_a of log p(a | s), the SVGD target of
-        eq. 12 with alpha folded into Q, which is Q_soft(s, a) plus the tanh correction of the 2018 code."""
+        eq. 12 with alpha folded into Q: Q_soft(s, a) plus the tanh correction of the 2018 code
+        (``"squash"``), or Q_soft at the clipped action inside the box and the 2017 code's bound outside it
+        (``"clip"``, :func:`input_bounds_score`)."""
         q_gradient = self.qf.action_gradient if isinstance(self.qf, QNetwork) else autograd_score(self.qf)
-        return q_gradient(features, actions) + tanh_log_density_correction_gradient(actions)
+        if self.action_bounding == "squash":
+            return q_gradient(features, actions) + tanh_log_density_correction_gradient(actions)
+        return input_bounds_score(actions, q_gradient(features, actions.clamp(-1.0, 1.0)))
 
     def sample_noise(self, *shape: int, device: th.device | str | None = None) -> th.Tensor:
         """The sampler's noise, shape (*shape, action_dim): xi ~ N(0, I). Acting and the SVGD step both
@@ -269,7 +313,12 @@ class SQLPolicy(BasePolicy):
             if deterministic
             else self.sample_noise(n, device=features.device)
         )
-        return self.sampler(features, noise)
+        return self.bounded(self.sampler(features, noise))
+
+    def bounded(self, sampler_actions: th.Tensor) -> th.Tensor:
+        """The actions the env and Q receive from the sampler's output: as they are when squashed, clipped
+        into [-1, 1]^D with ``action_bounding="clip"``."""
+        return sampler_actions if self.action_bounding == "squash" else sampler_actions.clamp(-1.0, 1.0)
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         return self._predict(obs, deterministic=deterministic)
@@ -293,6 +342,7 @@ class SQLPolicy(BasePolicy):
             features_extractor_class=self.features_extractor_class,
             features_extractor_kwargs=self.features_extractor_kwargs,
             share_features_extractor=self.share_features_extractor,
+            action_bounding=self.action_bounding,
         )
         return data
 

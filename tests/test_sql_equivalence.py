@@ -1,7 +1,8 @@
 """The fast SQL update computes exactly the paper's losses: a plain reference implementation of eqs. 10-14,
 written as the equations read (networks on concatenated inputs, one sampler pass over all particles,
 autograd everywhere), must give the same TD and SVGD losses and the same parameter gradients as
-``SQL.td_loss`` and ``SQL.svgd_loss`` on random inputs, for both presets and both bandwidth rules.
+``SQL.td_loss`` and ``SQL.svgd_loss`` on random inputs, for both presets, both bandwidth rules and both
+action boundings (the 2018 code's tanh squash, the 2017 code's clip with InputBounds).
 
 The comparison runs in float64. The two compute the same sums in different orders (a first layer split
 between state and action, the score's action gradient in closed form rather than by autograd); in float32
@@ -15,9 +16,10 @@ import pytest
 import torch as th
 from randombox import RandomBoxEnv
 
+import softq
 from softq import SQL
 from softq.kernels import MIN_BANDWIDTH
-from softq.policies import TANH_CORRECTION_EPS
+from softq.policies import INPUT_BOUNDS_SLOPE, TANH_CORRECTION_EPS
 
 TOLERANCE = 1e-9
 DEVICES = [
@@ -63,12 +65,19 @@ def reference_svgd_loss(model: SQL, observations: th.Tensor) -> th.Tensor:
     n_particles, n_updated = model.kernel_n_particles, model.kernel_n_updated
     n_fixed = n_particles - n_updated
     noise = th.randn(features.shape[0], n_particles, policy.action_dim, device=model.device)
-    actions = th.tanh(_mlp(policy.sampler.net, features, noise))
+    actions = _mlp(policy.sampler.net, features, noise)
+    if policy.action_bounding == "squash":
+        actions = th.tanh(actions)
     fixed = actions[:, :n_fixed].detach().requires_grad_(True)
     updated = actions[:, n_fixed:]
-    log_p = _mlp(policy.qf.net, features, fixed).squeeze(-1) + th.log(
-        1.0 - fixed**2 + TANH_CORRECTION_EPS
-    ).sum(-1)
+    if policy.action_bounding == "squash":  # the 2018 code: Q plus tanh's log-Jacobian
+        log_p = _mlp(policy.qf.net, features, fixed).squeeze(-1) + th.log(
+            1.0 - fixed**2 + TANH_CORRECTION_EPS
+        ).sum(-1)
+    else:  # the 2017 code: Q at the clipped action inside the box, -10 x the violation outside (InputBounds)
+        violation = (fixed.abs() - 1.0).clamp_min(0.0).sum(-1)
+        q = _mlp(policy.qf.net, features, fixed.clamp(-1.0, 1.0)).squeeze(-1)
+        log_p = th.where(violation > 0, -INPUT_BOUNDS_SLOPE * violation, q)
     (score,) = th.autograd.grad(log_p.sum(), fixed)
     diff = fixed.detach()[:, :, None, :] - updated.detach()[:, None, :, :]  # (B, K_fixed, K_updated, D)
     sq_distances = (diff**2).sum(-1)
@@ -96,10 +105,12 @@ def _loss_and_gradients(loss_fn, model, argument, seed, parameters):
 
 @pytest.mark.parametrize("preset", ["code", "paper"])
 @pytest.mark.parametrize("bandwidth_rule", ["code", "paper"])
+@pytest.mark.parametrize("action_bounding", ["squash", "clip"])
 @pytest.mark.parametrize(("obs_dim", "act_dim"), [(8, 2), (29, 8)])
 @pytest.mark.parametrize("device", DEVICES)
-def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim, device):
+def test_fast_update_equals_reference(preset, bandwidth_rule, action_bounding, obs_dim, act_dim, device):
     env = RandomBoxEnv(obs_dim, act_dim, done_probability=0.1)
+    presets = softq.sql.load_presets()
     model = SQL.from_preset(
         preset,
         "MlpPolicy",
@@ -110,8 +121,13 @@ def test_fast_update_equals_reference(preset, bandwidth_rule, obs_dim, act_dim, 
         reward_scale=3.0,
         seed=0,
         device=device,
+        policy_kwargs={**presets[preset]["policy_kwargs"], "action_bounding": action_bounding},
     )
     model.learn(200)  # fills the buffer and trains, so that Q, its target and the sampler differ from init
+    if action_bounding == "clip":  # push part of the sampler's output outside the box: InputBounds acts there
+        with th.no_grad():
+            model.policy.sampler.net[-1].weight.mul_(4.0)
+            model.policy.sampler.net[-1].bias.fill_(0.8)
     policy = model.policy.double()
     # SB3's preprocessing casts observations to float32; back to float64 (exact: they are float32 values)
     extract_float32_features = policy.extract_features
