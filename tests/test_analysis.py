@@ -438,6 +438,21 @@ def test_success_and_improvement_tables(swim_root: Path):
     assert lower["poi"].iloc[0] == pytest.approx(1.0 - expected)
 
 
+def test_per_run_table_one_row_per_seed(swim_root: Path):
+    df, _ = aggregate.load_runs(swim_root)
+    metrics = (tables.MetricSpec("epoch_max_x", "final"), tables.MetricSpec("score", "max"))
+    t = tables.per_run_table(df, metrics)
+    assert len(t) == 9 and list(t.columns[-2:]) == ["epoch_max_x", "score (max)"]
+    sql = t[t["algo"] == "sql"].set_index("seed")
+    assert sql.loc[2, "epoch_max_x"] == pytest.approx(4 * 3.0) and sql.loc[4, "score (max)"] == 5.0
+    spec = tables.default_table_spec("swimmer")
+    assert [m.metric for m, _ in spec.per_run][:3] == [
+        "max_forward_x",
+        "eval_end_x_deployed",
+        "eval_travel_ratio_deployed",
+    ]
+
+
 def test_composition_headline_and_every_commit_in_tables(tmp_path: Path):
     """The composed policy's shared-goal fraction gets a summary row (ddof 1) and its comparison with the
     constituents; configurations that do not log a metric get no row; a resumed run lists both commits."""

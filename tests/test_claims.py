@@ -48,6 +48,8 @@ def test_registry_is_well_formed():
         "multigoal.sql_q_multimodal_origin": 1.0,
         "multigoal.sql_q_bimodal_diagonal": 1.0,
         "multigoal.sql_q_unimodal_left": 1.0,
+        "multigoal.sql_sampler_draws_from_policy": 1.0,
+        "multigoal.sql_sampler_beats_uniform": 1.0,
         "swimmer.sql_stays_forward": 1.0,
         "swimmer.sql_crosses": 1.0,
         "swimmer.ddpg_crosses": 0.8,
@@ -62,9 +64,17 @@ def test_registry_is_well_formed():
     assert {c.spec.baseline for c in better} == {"ddpg_scratch", "ddpg_pretrained"}
     assert all(c.spec.algo == "sql_pretrained" and c.spec.expected_tasks == 3 for c in better)
     # every exploration figure has a comparative claim SQL vs DDPG
-    compared = {c.source.split(", ", 1)[1]: c.spec for c in C.CLAIMS if c.kind == "compare"}
+    comparisons = [c for c in C.CLAIMS if c.kind == "compare"]
+    paper = [c for c in comparisons if not c.paper_value.startswith("beyond the paper")]
+    compared = {c.source.split(", ", 1)[1]: c.spec for c in paper}
     assert {"Fig. 1", "Fig. 3a", "Fig. 3b", "Fig. 6"} <= {f for s in compared for f in s.split(", ")}
     assert all((s.algo, s.baseline) == ("sql", "ddpg") for s in compared.values())
+    # beyond the paper: the 2017 code's action bounding against the 2018 code's
+    beyond = {c.id: (c.spec.algo, c.spec.baseline) for c in comparisons if c not in paper}
+    assert beyond == {
+        "multigoal.clip_vs_squash_fidelity": ("sql_clip", "sql"),
+        "multigoal.clip_vs_squash_goals": ("sql_clip", "sql"),
+    }
     trends = [c.spec for c in C.CLAIMS if c.kind == "trend"]
     assert {t.metric for t in trends} == {"distance_exploring", "heading_concentration_exploring"}
     assert all(
@@ -739,3 +749,38 @@ def test_ledger_covers_every_default_preset_value_that_differs_from_app_d1():
                     continue
                 entry = devs[LEDGER_FOR[key]]
                 assert entry.applies(experiment), (experiment, algo, key, params[key], entry.id)
+
+
+def test_swimmer_metrics_separate_travel_from_wiggle():
+    from experiments.evaluation import Episode
+    from experiments.tasks.swimmer.training import SwimmerMetrics, travel_ratio
+
+    metrics = SwimmerMetrics()
+    metrics.observe_training_step([{"com_x": 0.5}])
+    # one episode swam 2 m forward on a 2 m path, one went 1 m out and back (net 0, path 2 m)
+    metrics.observe_training_step(
+        [{"com_x": 2.0, "com_travel": 2.0, "com_path": 2.0, "terminal_observation": 0}]
+    )
+    metrics.observe_training_step(
+        [{"com_x": -1.0, "com_travel": 0.0, "com_path": 2.0, "terminal_observation": 0}]
+    )
+    deployed = [
+        Episode(
+            infos=[
+                {"com_x": 0.0, "com_travel": 0.0, "com_path": 0.0},
+                {"com_x": x, "com_travel": x, "com_path": p},
+            ]
+        )
+        for x, p in ((1.0, 1.0), (-0.5, 1.5))
+    ]
+    row = metrics.epoch_metrics(deployed, [])
+    assert row["epoch_travel"] == 1.0 and row["epoch_path"] == 2.0 and row["epoch_travel_ratio"] == 0.5
+    assert row["eval_end_x_deployed"] == 0.25 and row["eval_travel_ratio_deployed"] == pytest.approx(
+        1.5 / 2.5
+    )
+    assert (row["epoch_min_x"], row["epoch_max_x"], row["max_forward_x"]) == (-1.0, 2.0, 2.0)
+    assert np.isnan(travel_ratio(np.zeros(0), np.zeros(0)))
+    # an epoch in which no episode ended has no travel numbers, and the next starts afresh
+    metrics.observe_training_step([{"com_x": 0.1}])
+    row = metrics.epoch_metrics(deployed, [])
+    assert np.isnan(row["epoch_travel"]) and np.isnan(row["epoch_travel_ratio"]) and row["epoch_max_x"] == 0.1

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments import claims as C
@@ -152,4 +153,6 @@ def test_add_run_measures_on_run_folders(tmp_path: Path):
 
 def test_every_run_measure_is_computed():
     names = set(measures.swimmer_measures(np.zeros(3), np.zeros(3))) | set(C.Q_MODE_STATES)
+    empty = pd.DataFrame(columns=["state", "action_x", "action_y", "q"])
+    names |= set(measures.fidelity_measures(empty, empty, "squash"))
     assert names == set(C.RUN_MEASURES)

@@ -5,7 +5,8 @@
 - one column per measure of :data:`experiments.claims.RUN_MEASURES` that the run's files allow, constant
   over the run's rows (read it with the ``final`` reduction): the swimmer measures from the per-epoch
   ``epoch_min_x``/``epoch_max_x`` of the training rollouts, the multi-goal Q modes from
-  ``artifacts/q_values.csv``; NaN where a run lacks the inputs;
+  ``artifacts/q_values.csv`` and, for SQL's runs, the sampler's fidelity to exp(Q) from it and
+  ``artifacts/action_samples.csv`` (:mod:`experiments.analysis.fidelity`); NaN where a run lacks the inputs;
 - ``commits``: every commit the run ran under (launch, resumes, and a ``commits`` list where the manifest
   has one), as short ids with ``+dirty`` where the source tree was dirty.
 
@@ -22,17 +23,19 @@ import numpy as np
 import pandas as pd
 
 from experiments import layout
-from experiments.analysis import aggregate
+from experiments.analysis import aggregate, fidelity
 from experiments.claims import (
     LATE_FRACTION,
     Q_MODE_PROMINENCE,
     Q_MODE_STATES,
+    RUN_LABELS,
     SWIMMER_EXPLORED_X,
     SWIMMER_FINISH_LINE_X,
 )
 
 COMMITS = "commits"
 Q_VALUES = "q_values.csv"  # experiments.tasks.multigoal.Q_VALUES, written by its training side
+ACTION_SAMPLES = "action_samples.csv"  # experiments.tasks.multigoal.ACTION_SAMPLES
 _SHORT = 10  # characters of a commit id, as aggregate.describe_commits
 
 
@@ -120,6 +123,44 @@ def q_mode_measures(q_values: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def fidelity_measures(q_values: pd.DataFrame, samples: pd.DataFrame, scheme: str) -> dict[str, float]:
+    """The sampler-fidelity measures of ``RUN_MEASURES`` from a run's q_values.csv and action_samples.csv
+    tables, for a sampler with action bounding ``scheme``; NaN where a state's grid or samples are missing."""
+    scores = []
+    for index, _ in Q_MODE_STATES.values():
+        part = q_values[q_values["state"] == index]
+        grid = part.pivot_table(index="action_y", columns="action_x", values="q", aggfunc="first")
+        actions = samples.loc[samples["state"] == index, ["action_x", "action_y"]].to_numpy(float)
+        if grid.size == 0 or grid.size != len(part) or grid.isna().to_numpy().any() or len(actions) < 2:
+            return dict.fromkeys(_FIDELITY_MEASURES, math.nan)
+        axis = grid.columns.to_numpy(float)
+        scores.append(fidelity.sampler_fidelity(axis, grid.to_numpy(float), actions, scheme, index))
+    return {
+        "sampler_mmd": float(np.mean([f.sampler for f in scores])),
+        "sampler_mmd_scheme": float(np.mean([f.sampler_scheme for f in scores])),
+        "uniform_mmd": float(np.mean([f.uniform for f in scores])),
+        "sampler_mmd_floor": float(np.mean([f.floor for f in scores])),
+        "sampler_at_floor": float(all(f.sampler <= f.floor for f in scores)),
+        "sampler_beats_uniform": float(all(f.sampler < f.uniform for f in scores)),
+    }
+
+
+_FIDELITY_MEASURES = (
+    "sampler_mmd",
+    "sampler_mmd_scheme",
+    "uniform_mmd",
+    "sampler_mmd_floor",
+    "sampler_at_floor",
+    "sampler_beats_uniform",
+)
+
+
+def action_bounding(manifest: dict) -> str:
+    """The SQL run's action bounding from its manifest's hyperparameters (absent: the default, squash)."""
+    policy_kwargs = (manifest.get("hyperparameters") or {}).get("policy_kwargs") or {}
+    return str(policy_kwargs.get("action_bounding", "squash"))
+
+
 def _commit_state(entry) -> tuple[str, bool] | None:
     """(short id, dirty) from a manifest's {"commit", "dirty"} mapping or a bare commit id."""
     if isinstance(entry, str) and entry:
@@ -158,10 +199,14 @@ def add_run_measures(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
                 values.update(
                     swimmer_measures(extremes["epoch_min_x"].to_numpy(), extremes["epoch_max_x"].to_numpy())
                 )
-        q_path = Path(root) / str(run) / layout.ARTIFACTS / Q_VALUES
-        if q_path.is_file():
-            values.update(q_mode_measures(pd.read_csv(q_path)))
+        artifacts = Path(root) / str(run) / layout.ARTIFACTS
         manifest, _ = aggregate.read_manifest_file(Path(root) / str(run) / layout.MANIFEST, required=())
+        if (artifacts / Q_VALUES).is_file():
+            q_values = pd.read_csv(artifacts / Q_VALUES)
+            values.update(q_mode_measures(q_values))
+            if rows["algo"].iloc[0] in RUN_LABELS["sql"] and (artifacts / ACTION_SAMPLES).is_file():
+                samples = pd.read_csv(artifacts / ACTION_SAMPLES)
+                values.update(fidelity_measures(q_values, samples, action_bounding(manifest or {})))
         launch = {"git": {"commit": rows["commit"].iloc[0], "dirty": bool(rows["dirty"].iloc[0])}}
         values[COMMITS] = ", ".join(run_commits(manifest or {}) or run_commits(launch))
         per_run[str(run)] = values

@@ -124,6 +124,27 @@ def summary_table(
     return pd.DataFrame(rows)
 
 
+def per_run_table(df: pd.DataFrame, metrics: tuple[MetricSpec, ...]) -> pd.DataFrame:
+    """One row per run (configuration and seed) and one column per reduced metric of ``metrics``: what each
+    seed did, where a summary over seeds would hide it."""
+    parts = [
+        aggregate.run_values(df, m.metric, m.reduction).rename(columns={"value": _column(m)})
+        for m in metrics
+        if m.metric in df.columns
+    ]
+    if not parts:
+        return pd.DataFrame()
+    keys = list(aggregate.RUN_KEY)
+    t = parts[0][keys + ["budget_steps", parts[0].columns[-1]]]
+    for part in parts[1:]:
+        t = t.merge(part[keys + [part.columns[-1]]], on=keys, how="outer")
+    return t.sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def _column(m: MetricSpec) -> str:
+    return m.metric if m.reduction == "final" else f"{m.metric} ({m.reduction})"
+
+
 def success_table(
     df: pd.DataFrame, metric: str, reduction: str, op: str, threshold: float, confidence: float = CONFIDENCE
 ) -> pd.DataFrame:
@@ -317,6 +338,21 @@ def _display_summary(t: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _display_per_run(t: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "env": t["env"],
+            "algo": t["algo"],
+            "profile (preset)": t["profile"] + " (" + t["preset"] + ")",
+            "seed": t["seed"].astype(str),
+            "budget (steps)": [f"{int(b):,}" for b in t["budget_steps"]],
+        }
+    )
+    for column in t.columns[len(aggregate.RUN_KEY) + 1 :]:
+        out[column] = [fmt(v) for v in t[column]]
+    return out
+
+
 def _display_success(t: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -491,6 +527,7 @@ class TableSpec:
     algo: str = "sql"
     baselines: tuple[str, ...] | None = BASELINES
     iqm: tuple[MetricSpec, ...] = ()
+    per_run: tuple[tuple[MetricSpec, str], ...] = ()  # (metric, what it is)
 
 
 GENERIC_METRICS = (
@@ -514,6 +551,34 @@ class Headline:
 HEADLINES: dict[str, Headline] = {
     "composition": Headline(
         (MetricSpec("shared_goal_fraction", "final"),), "composed", ("constituent_a", "constituent_b")
+    ),
+}
+
+
+# Per-run tables: what each seed did, beside the summaries over seeds, as (metric, what it is). The
+# swimmer's show whether its agents swim: where the deployed policy ends, and how much of the centre-of-mass
+# path that the velocity reward paid for (sum |v_x| dt) is net travel (1: one way; near 0: back and forth).
+PER_RUN: dict[str, tuple[tuple[MetricSpec, str], ...]] = {
+    "swimmer": (
+        (MetricSpec("max_forward_x", "final"), "farthest forward centre-of-mass x since training began (m)"),
+        (
+            MetricSpec("eval_end_x_deployed", "final"),
+            "mean final centre-of-mass x of the deployed policy's evaluation episodes (m)",
+        ),
+        (
+            MetricSpec("eval_travel_ratio_deployed", "final"),
+            "sum |net centre-of-mass x displacement| / sum centre-of-mass x path length over those episodes",
+        ),
+        (
+            MetricSpec("epoch_travel", "final"),
+            "mean net centre-of-mass x displacement of the last epoch's training episodes (m)",
+        ),
+        (MetricSpec("epoch_path", "final"), "their mean centre-of-mass x path length (m)"),
+        (
+            MetricSpec("epoch_travel_ratio", "final"),
+            "sum |net displacement| / sum path length of those training episodes",
+        ),
+        (MetricSpec(layout.EVAL_RETURN_DEPLOYED, "final"), "the deployed policy's mean evaluation return"),
     ),
 }
 
@@ -547,6 +612,7 @@ def default_table_spec(experiment: str, claims=CLAIMS) -> TableSpec:
         algo=algo,
         baselines=baselines,
         iqm=tuple(metrics),
+        per_run=PER_RUN.get(experiment, ()),
     )
 
 
@@ -609,6 +675,12 @@ def experiment_tables(
         out[f"{exp}_improvement"] = Rendered(
             f"{exp}: probability of improvement", t, _display_improvement(t), notes, exp
         )
+    if spec.per_run:
+        t = per_run_table(sub, tuple(m for m, _ in spec.per_run))
+        if len(t):
+            notes = ["One row per run; every column is the run's value at its last epoch."]
+            notes += [f"{_column(m)}: {what}." for m, what in spec.per_run if _column(m) in t]
+            out[f"{exp}_per_run"] = Rendered(f"{exp}: per run", t, _display_per_run(t), notes, exp)
     if sub["env"].nunique() >= 2:
         parts = []
         for m in spec.iqm:

@@ -26,7 +26,7 @@ EXPERIMENT = Experiment(
     task="multigoal",
     metrics=f"{__name__}.training:MultiGoalMetrics",
     write_artifacts=f"{__name__}.training:write_artifacts",
-    figures=(f"{__name__}.figures:figure_1",),
+    figures=(f"{__name__}.figures:figure_1", f"{__name__}.figures:sampler_fidelity_figure"),
     figure_specs=(
         FigureSpec(
             "multigoal_goals_reached",

@@ -10,9 +10,12 @@ import pandas as pd
 from matplotlib.patches import Circle
 
 from experiments import layout
-from experiments.analysis.aggregate import load_runs
+from experiments.analysis import fidelity
+from experiments.analysis.aggregate import load_runs, read_manifest_file
 from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
+from experiments.analysis.measures import action_bounding
 from experiments.analysis.plots import algo_colours, caption, learner_order, new_figure, save_figure
+from experiments.claims import RUN_LABELS
 from experiments.tasks.multigoal import ACTION_SAMPLES, Q_PLOT_STATES, Q_VALUES, ROLLOUTS
 from softq.envs.multigoal import GOAL_RADIUS, GOALS, POSITION_BOUND, multigoal_reward_surface
 
@@ -67,6 +70,51 @@ def figure_1(
         ax.set_xlabel("x" if ax is axes[-1, 0] else "action x")
     fig.suptitle("Multi-goal (paper Fig. 1). " + caption(df), fontsize=8)
     return save_figure(fig, Path(out_dir) / "multigoal_fig1", formats)
+
+
+def sampler_fidelity_figure(
+    root: Path, out_dir: Path, profile: str | None = None, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS
+) -> list[Path]:
+    """Does the sampler draw from exp(Q)? For the first seed of each SQL label (one per action bounding),
+    at each Q-plot state: contours of exp(Q) (the paper's policy) and of the label's own SVGD target
+    (squash: exp(Q) prod_d (1 - a_d^2); clip: exp(Q) on the box) with the sampler's 100 actions on both."""
+    df, _ = load_runs(root)
+    df = df[(df["experiment"] == "multigoal") & df["algo"].isin(RUN_LABELS["sql"])]
+    if profile is not None:
+        df = df[df["profile"] == profile]
+    if df.empty:
+        return []
+    firsts = df.sort_values("seed").drop_duplicates("algo")[["algo", "env", "seed"]]
+    labels = learner_order(firsts["algo"])
+    fig = new_figure(13, 2.6 * len(labels))
+    axes = fig.subplots(len(labels), 2 * len(Q_PLOT_STATES), squeeze=False)
+    for row, label in enumerate(labels):
+        run = firsts[firsts["algo"] == label].iloc[0]
+        folder = layout.run_dir(root, "multigoal", run.env, label, run.seed)
+        manifest, _ = read_manifest_file(folder / layout.MANIFEST, required=())
+        scheme = action_bounding(manifest or {})
+        q_grid = pd.read_csv(folder / layout.ARTIFACTS / Q_VALUES)
+        samples = pd.read_csv(folder / layout.ARTIFACTS / ACTION_SAMPLES)
+        for index, state in enumerate(Q_PLOT_STATES):
+            q = q_grid[q_grid["state"] == index].pivot(index="action_y", columns="action_x", values="q")
+            targets = fidelity.target_densities(q.columns.to_numpy(float), q.to_numpy(float))
+            own = targets["squash"] if scheme == "squash" else targets["exp_q"]
+            s = samples[samples["state"] == index]
+            panels = ((targets["exp_q"], "exp(Q)"), (own, f"{scheme} target"))
+            for offset, (target, name) in enumerate(panels):
+                ax = axes[row, 2 * index + offset]
+                density = target.density / target.density.max()
+                ax.contourf(q.columns, q.index, density, levels=12, cmap="Blues")
+                ax.scatter(s["action_x"], s["action_y"], marker=".", s=8, color="crimson")
+                ax.set(xlim=(-1, 1), ylim=(-1, 1), aspect="equal", xticks=[], yticks=[])
+                ax.set_title(f"{name}, s = ({state[0]:g}, {state[1]:g})", fontsize=7)
+        axes[row, 0].set_ylabel(f"{label} ({scheme})\nseed {run.seed}", fontsize=8)
+    fig.suptitle(
+        "Multi-goal: the sampler's 100 actions (red) on exp(Q), the paper's policy, and on the SVGD target "
+        "its action bounding defines. " + caption(df),
+        fontsize=8,
+    )
+    return save_figure(fig, Path(out_dir) / "multigoal_sampler_fidelity", formats)
 
 
 def _circle(centre) -> Circle:

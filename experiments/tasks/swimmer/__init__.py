@@ -41,10 +41,10 @@ EXPERIMENT = Experiment(
             "swimmer_travel_ratio",
             "seed_lines",
             "swimmer",
-            metric="epoch_travel_ratio",
+            metric="eval_travel_ratio_deployed",
             ylabel="|net displacement| / path length",
-            title="Swimmer: how much of the centre-of-mass path of each epoch's training episodes is net "
-            "travel (1: swims one way; near 0: back and forth)",
+            title="Swimmer: how much of the centre-of-mass path of the deployed policy's evaluation episodes "
+            "is net travel (1: swims one way; near 0: back and forth)",
         ),
         FigureSpec(
             "swimmer_eval_end_x",
