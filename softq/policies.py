@@ -50,6 +50,8 @@ TANH_CORRECTION_EPS = 1e-6  # as the 2018 code: log(1 - a^2 + 1e-6)
 ActionBounding = Literal["squash", "clip"]
 ACTION_BOUNDINGS: tuple[ActionBounding, ...] = ("squash", "clip")
 INPUT_BOUNDS_SLOPE = 10.0  # the 2017 code's InputBounds.SLOPE: log p outside the box = -10 x violation
+# Adam arguments that choose its implementation: where the user sets one, fused Adam is not imposed.
+ADAM_IMPLEMENTATION_KWARGS = frozenset({"fused", "foreach", "differentiable"})
 
 
 def _init_xavier(module: nn.Module) -> None:
@@ -237,12 +239,11 @@ class SQLPolicy(BasePolicy):
         self.qf_target.requires_grad_(False)
         squash = self.action_bounding == "squash"
         self.sampler = SamplingNetwork(features_dim, action_dim, self.net_arch, self.activation_fn, squash)
-        # SQL.train sets each optimizer's learning rate from its own schedule before every update.
+        # SQL gives the sampler's optimizer its own rate once built, and sets both rates from their
+        # schedules before every update.
         optimizer_kwargs = dict(self.optimizer_kwargs)
-        if self.optimizer_class is th.optim.Adam:
-            optimizer_kwargs.setdefault(
-                "fused", True
-            )  # one kernel per step, not ~10 per parameter; same update
+        if self.optimizer_class is th.optim.Adam and not ADAM_IMPLEMENTATION_KWARGS & optimizer_kwargs.keys():
+            optimizer_kwargs["fused"] = True  # one kernel per step, not ~10 per parameter; the same update
         self.qf_optimizer = self.optimizer_class(
             self.q_parameters()[0], lr=lr_schedule(1), **optimizer_kwargs
         )  # type: ignore[call-arg]  # SB3 types it as the base Optimizer

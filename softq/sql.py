@@ -192,6 +192,8 @@ class SQL(OffPolicyAlgorithm):
     def _setup_model(self) -> None:
         super()._setup_model()
         self.sampler_lr_schedule = FloatSchedule(self.sampler_learning_rate)
+        # SB3 builds the policy with one schedule (Q's); the sampler's optimizer holds its own from here on.
+        update_learning_rate(self.policy.sampler_optimizer, self.sampler_lr_schedule(1))
 
     def _on_step(self) -> None:
         """Target update every ``target_update_interval`` env steps: a hard copy with the default tau = 1

@@ -58,10 +58,26 @@ def test_presets_set_their_values(multigoal):
     assert (model.value_n_particles, model.kernel_n_particles, model.kernel_n_updated) == (50, 64, 32)
     assert model.bandwidth_rule == "paper" and model.reward_scale == 0.1
     assert model.policy.net_arch == [200, 200]
-    assert model.policy.sampler_optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)  # set at first update
-    model.learn(model.learning_starts + 2)
     assert model.policy.sampler_optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     assert model.policy.qf_optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize(
+    ("optimizer_kwargs", "fused", "foreach"),
+    [
+        (None, True, None),  # fused by default
+        (dict(eps=1e-5), True, None),  # an argument that does not choose the implementation keeps it
+        (dict(foreach=True), None, True),  # the user's choice of implementation wins
+        (dict(fused=False), False, None),
+    ],
+)
+def test_fused_adam_only_where_the_user_chose_no_implementation(multigoal, optimizer_kwargs, fused, foreach):
+    policy_kwargs = {**TINY["policy_kwargs"], "optimizer_kwargs": optimizer_kwargs}
+    model = SQL("MlpPolicy", multigoal, seed=0, **{**TINY, "policy_kwargs": policy_kwargs})
+    for optimizer in (model.policy.qf_optimizer, model.policy.sampler_optimizer):
+        group = optimizer.param_groups[0]
+        assert (group["fused"], group["foreach"]) == (fused, foreach)
+    model.learn(model.learning_starts + 2)
 
 
 def _parameters(model):
