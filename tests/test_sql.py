@@ -42,6 +42,14 @@ def test_invalid_arguments_raise_clear_errors(multigoal, kwargs, message):
         SQL("MlpPolicy", multigoal, **kwargs)
 
 
+def test_ordinary_construction_warns_nothing(recwarn):
+    """As SB3's test_warn_buffer: the defaults (reward_scale's public-code 1.0 included) are no problem to
+    warn about."""
+    model = SQL("MlpPolicy", "Pendulum-v1", buffer_size=100, learning_starts=10)
+    assert model.reward_scale == 1.0
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_non_box_action_space_is_rejected():
     with pytest.raises(ValueError, match="Box"):
         SQL("MlpPolicy", gym.make("CartPole-v1"))
@@ -286,7 +294,7 @@ def test_short_sql_run_reaches_several_goals():
 @pytest.mark.slow
 def test_learns_sb3_identity_sanity_task_with_documented_reward_scale():
     """SB3's simplest continuous sanity task, with the README's settings: reward_scale 10 (the default 1
-    leaves the sampler close to uniform here: 42-78 of 100 over 3 seeds)."""
+    leaves the sampler close to uniform here: 41-80 of 100 over 5 seeds; 3 to 30 score 91-100)."""
     from stable_baselines3.common.envs import IdentityEnvBox
     from stable_baselines3.common.evaluation import evaluate_policy
 
