@@ -39,8 +39,10 @@ from stable_baselines3.common.torch_layers import (
     FlattenExtractor,
     NatureCNN,
     create_mlp,
+    get_actor_critic_arch,
 )
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.utils import get_parameters_by_name
 from torch import nn
 from torch.nn import functional as F
 
@@ -169,7 +171,8 @@ def input_bounds_score(actions: th.Tensor, q_gradient: th.Tensor) -> th.Tensor:
 class SQLPolicy(BasePolicy):
     """Policy for :class:`softq.SQL`: Q network, target Q network and sampling network.
 
-    :param net_arch: hidden layer sizes, shared by Q and the sampler (paper App. D.1: [200, 200]).
+    :param net_arch: hidden layer sizes of Q and the sampler (paper App. D.1: [200, 200]), or, as SB3's
+        SAC, ``dict(pi=[...], qf=[...])`` for the sampler's and Q's apart. Default [128, 128] (2018 code).
     :param features_extractor_class: flatten/concatenate observations (default), or one with parameters
         such as NatureCNN (``"CnnPolicy"``): then Q and the sampler each have their own copy, trained by
         their own loss, and the target Q has a copy of Q's, updated with it.
@@ -188,7 +191,7 @@ class SQLPolicy(BasePolicy):
         observation_space: spaces.Space,
         action_space: spaces.Box,
         lr_schedule: Schedule,
-        net_arch: list[int] | None = None,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
         features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
         features_extractor_kwargs: dict[str, Any] | None = None,
@@ -210,7 +213,9 @@ class SQLPolicy(BasePolicy):
             squash_output=True,
             normalize_images=normalize_images,
         )
-        self.net_arch = [128, 128] if net_arch is None else list(net_arch)
+        if net_arch is None:
+            net_arch = [128, 128]
+        self.net_arch = dict(net_arch) if isinstance(net_arch, dict) else list(net_arch)
         self.activation_fn = activation_fn
         self.share_features_extractor = share_features_extractor
         self.action_bounding = action_bounding
@@ -233,12 +238,17 @@ class SQLPolicy(BasePolicy):
         )
         features_dim = self.features_extractor.features_dim
         action_dim = get_action_dim(self.action_space)
-        self.qf = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
-        self.qf_target = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
+        sampler_arch, q_arch = get_actor_critic_arch(self.net_arch)
+        self.qf = QNetwork(features_dim, action_dim, q_arch, self.activation_fn)
+        self.qf_target = QNetwork(features_dim, action_dim, q_arch, self.activation_fn)
         self.qf_target.load_state_dict(self.qf.state_dict())
-        self.qf_target.requires_grad_(False)
+        # The target only evaluates the soft value: never trained, and in eval mode (batch norm, dropout)
+        # as SB3's critic_target; set_training_mode leaves it there.
+        self.qf_target.requires_grad_(False).train(False)
+        if trainable:
+            self.target_features_extractor.train(False)
         squash = self.action_bounding == "squash"
-        self.sampler = SamplingNetwork(features_dim, action_dim, self.net_arch, self.activation_fn, squash)
+        self.sampler = SamplingNetwork(features_dim, action_dim, sampler_arch, self.activation_fn, squash)
         # SQL gives the sampler's optimizer its own rate once built, and sets both rates from their
         # schedules before every update.
         optimizer_kwargs = dict(self.optimizer_kwargs)
@@ -259,6 +269,18 @@ class SQLPolicy(BasePolicy):
         online = [*self.qf.parameters(), *self.features_extractor.parameters()]
         target = [*self.qf_target.parameters(), *self.target_features_extractor.parameters()]
         return online, target
+
+    def q_running_stats(self) -> tuple[list[th.Tensor], list[th.Tensor]]:
+        """(online, target) running statistics (batch norm) of Q and its features extractor: buffers, not
+        parameters, so the target update copies them separately, as SB3's SAC and DQN (SB3 issue #996)."""
+
+        def running_stats(*modules: nn.Module) -> list[th.Tensor]:
+            return [stat for module in modules for stat in get_parameters_by_name(module, ["running_"])]
+
+        return (
+            running_stats(self.qf, self.features_extractor),
+            running_stats(self.qf_target, self.target_features_extractor),
+        )
 
     @property
     def action_dim(self) -> int:
@@ -352,14 +374,66 @@ class CnnSQLPolicy(SQLPolicy):
     """:class:`SQLPolicy` for image observations: SB3's NatureCNN features extractor (one for Q, trained by
     the TD loss, with a target copy; one for the sampler, trained by the SVGD loss, unless shared)."""
 
-    def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = False,
+        action_bounding: ActionBounding = "squash",
+    ):
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+            share_features_extractor,
+            action_bounding,
+        )
 
 
 class MultiInputSQLPolicy(SQLPolicy):
     """:class:`SQLPolicy` for Dict observations (concatenated by CombinedExtractor)."""
 
     def __init__(
-        self, *args, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = False,
+        action_bounding: ActionBounding = "squash",
     ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+            share_features_extractor,
+            action_bounding,
+        )

@@ -13,8 +13,9 @@ as both public code versions do.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
@@ -41,6 +42,8 @@ PRESETS_FILE = Path(__file__).parent / "configs" / "presets.yaml"
 ZOO_FILE = Path(__file__).parent / "configs" / "zoo.yaml"
 ZOO_PREFIX = "zoo/"
 _ZOO_ONLY_KEYS = ("n_timesteps", "policy")  # rl-zoo3 layout: the budget and the policy name, not arguments
+
+SelfSQL = TypeVar("SelfSQL", bound="SQL")
 
 
 def load_presets() -> dict[str, dict[str, Any]]:
@@ -172,8 +175,8 @@ class SQL(OffPolicyAlgorithm):
 
     @classmethod
     def from_preset(
-        cls, preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any
-    ) -> SQL:
+        cls: type[SelfSQL], preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any
+    ) -> SelfSQL:
         """Build SQL from a named preset (``code``, ``paper`` or ``zoo/<env id>``, see :func:`load_presets`);
         ``overrides`` win over preset values. A learning rate may be rl-zoo3's ``"lin_<initial>"``
         (:func:`softq.schedules.learning_rate`)."""
@@ -187,6 +190,13 @@ class SQL(OffPolicyAlgorithm):
         self.sampler_lr_schedule = FloatSchedule(self.sampler_learning_rate)
         # SB3 builds the policy with one schedule (Q's); the sampler's optimizer holds its own from here on.
         update_learning_rate(self.policy.sampler_optimizer, self.sampler_lr_schedule(1))
+        if self.n_envs > self.target_update_interval:
+            warnings.warn(  # as SB3's DQN
+                "The number of environments used is greater than the target network update interval "
+                f"({self.n_envs} > {self.target_update_interval}), therefore the target network will be "
+                f"updated after each call to env.step() which corresponds to {self.n_envs} steps.",
+                stacklevel=2,
+            )
 
     def _on_step(self) -> None:
         """Target update every ``target_update_interval`` env steps: a hard copy with the default tau = 1
@@ -194,6 +204,7 @@ class SQL(OffPolicyAlgorithm):
         self._n_calls += 1
         if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
             polyak_update(*self.policy.q_parameters(), self.tau)
+            polyak_update(*self.policy.q_running_stats(), 1.0)  # batch-norm statistics: copied, not averaged
 
     @property
     def actor(self) -> SamplingNetwork:  # type: ignore[override]  # SB3 declares a plain attribute
@@ -211,14 +222,14 @@ class SQL(OffPolicyAlgorithm):
         return self.policy.qf_target
 
     def learn(
-        self,
+        self: SelfSQL,
         total_timesteps: int,
         callback: MaybeCallback = None,
         log_interval: int = 4,
         tb_log_name: str = "SQL",
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
-    ) -> SQL:
+    ) -> SelfSQL:
         return super().learn(
             total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar
         )

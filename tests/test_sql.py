@@ -7,6 +7,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
 import softq
 from softq import SQL
@@ -147,6 +148,64 @@ def test_target_network_is_hard_copied_every_interval(multigoal):
     # SB3 calls _on_step after the 100th env step and before that step's update: the copy is Q as it was.
     model.learn(1, reset_num_timesteps=False)
     assert _equal_states(_state(model.policy.qf_target), q_before_step_100)
+
+
+class BatchNormExtractor(BaseFeaturesExtractor):
+    """A features extractor with running statistics (batch norm), which the target copy must follow."""
+
+    def __init__(self, observation_space, features_dim=8):
+        super().__init__(observation_space, features_dim)
+        self.net = th.nn.Sequential(
+            th.nn.Linear(observation_space.shape[0], features_dim), th.nn.BatchNorm1d(features_dim)
+        )
+
+    def forward(self, observations):
+        return self.net(observations)
+
+
+def test_target_is_in_eval_mode_and_copies_running_statistics_with_the_weights(multigoal):
+    """As SB3's SAC and DQN: the target Q never trains, so batch norm there uses (and keeps) its running
+    statistics; the target update copies them from Q's with the weights."""
+    policy_kwargs = dict(net_arch=[32, 32], features_extractor_class=BatchNormExtractor)
+    kwargs = {**TINY, "policy_kwargs": policy_kwargs}
+    model = SQL("MlpPolicy", multigoal, seed=0, target_update_interval=100, tau=0.5, **kwargs)
+    policy = model.policy
+    initial_target = _state(policy.target_features_extractor)
+    model.learn(99)
+    assert not policy.qf_target.training and not policy.target_features_extractor.training
+    assert policy.qf.training and policy.features_extractor.training  # set by train()
+    assert _equal_states(_state(policy.target_features_extractor), initial_target)  # evaluated, not updated
+    online = _state(policy.features_extractor)
+    assert not th.equal(online["net.1.running_mean"], initial_target["net.1.running_mean"])
+    model.learn(1, reset_num_timesteps=False)
+    target = _state(policy.target_features_extractor)
+    for name in ("net.1.running_mean", "net.1.running_var"):  # copied, whatever tau
+        assert th.equal(target[name], online[name])
+    # the weights are averaged with tau
+    assert th.allclose(
+        target["net.0.weight"], 0.5 * online["net.0.weight"] + 0.5 * initial_target["net.0.weight"]
+    )
+
+
+def test_more_envs_than_the_target_interval_warns_as_dqn():
+    env = make_vec_env("softq/MultiGoal-v0", n_envs=4, seed=0)
+    with pytest.warns(UserWarning, match=r"greater than the target network update interval \(4 > 2\)"):
+        SQL("MlpPolicy", env, target_update_interval=2, **TINY)
+
+
+def test_net_arch_may_differ_between_sampler_and_q_as_in_sb3(tmp_path, multigoal):
+    kwargs = {**TINY, "policy_kwargs": dict(net_arch=dict(pi=[16], qf=[32, 24]))}
+    model = SQL("MlpPolicy", multigoal, seed=0, **kwargs)
+    policy = model.policy
+    hidden = [layer.out_features for layer in policy.sampler.net if isinstance(layer, th.nn.Linear)]
+    assert hidden == [16, 2]
+    for qf in (policy.qf, policy.qf_target):
+        assert [layer.out_features for layer in qf.net if isinstance(layer, th.nn.Linear)] == [32, 24, 1]
+    model.learn(60)
+    model.save(tmp_path / "model")
+    loaded = SQL.load(tmp_path / "model")
+    assert loaded.policy.net_arch == dict(pi=[16], qf=[32, 24])
+    assert th.equal(_parameters(model), _parameters(loaded))
 
 
 def _state(module):
