@@ -99,17 +99,29 @@ class QNetwork(nn.Module):
         """Features (..., F) broadcast against actions (..., D); returns Q of the broadcast leading shape."""
         return mlp_on_pair(self.net, features, actions).squeeze(-1)
 
-    def action_gradient(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        """dQ(s, a)/da, shape of ``actions`` broadcast: the score of the SVGD target (eq. 13).
+    @property
+    def closed_form_action_gradient(self) -> bool:
+        """Whether :meth:`action_gradient` may write dQ/da out by hand: Q is this class's ``forward`` on an
+        MLP of Linear and ReLU layers with at least one hidden layer. False for other activations and for
+        a subclass that overrides ``forward``, whose score then comes from autograd
+        (:meth:`SQLPolicy.svgd_score`); another Q network may define it to opt in."""
+        return (
+            type(self).forward is QNetwork.forward
+            and sum(isinstance(layer, nn.Linear) for layer in self.net) >= 2
+            and all(isinstance(layer, nn.Linear | nn.ReLU) for layer in self.net)
+        )
 
-        For ReLU networks it is computed by hand in one forward and one backward sweep, without an autograd
-        graph and without the weight gradients autograd would also form:
+    def action_gradient(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """dQ(s, a)/da, shape of ``actions`` broadcast: the score of the SVGD target (eq. 13), for a network
+        with :attr:`closed_form_action_gradient`.
+
+        It is computed by hand in one forward and one backward sweep, without an autograd graph and without
+        the weight gradients autograd would also form:
         dQ/da = W_a^T (m_1 * W_2^T (m_2 * ... w_L)), with m_i the ReLU masks of the forward pass.
-        Other activations go through autograd.
         """
+        if not self.closed_form_action_gradient:
+            raise ValueError(f"{type(self).__name__} has no closed-form action gradient; use autograd_score")
         linears = [layer for layer in self.net if isinstance(layer, nn.Linear)]
-        if len(linears) < 2 or not all(isinstance(layer, nn.Linear | nn.ReLU) for layer in self.net):
-            return autograd_score(self)(features, actions)
         with th.no_grad():
             hidden = first_layer_on_pair(linears[0], features, actions)
             masks = [hidden > 0]
@@ -314,7 +326,9 @@ class SQLPolicy(BasePolicy):
         eq. 12 with alpha folded into Q: Q_soft(s, a) plus the tanh correction of the 2018 code
         (``"squash"``), or Q_soft at the clipped action inside the box and the 2017 code's bound outside it
         (``"clip"``, :func:`input_bounds_score`)."""
-        q_gradient = self.qf.action_gradient if isinstance(self.qf, QNetwork) else autograd_score(self.qf)
+        # The network says whether its closed form applies (QNetwork.closed_form_action_gradient).
+        fast = getattr(self.qf, "closed_form_action_gradient", False)
+        q_gradient = self.qf.action_gradient if fast else autograd_score(self.qf)
         if self.action_bounding == "squash":
             return q_gradient(features, actions) + tanh_log_density_correction_gradient(actions)
         return input_bounds_score(actions, q_gradient(features, actions.clamp(-1.0, 1.0)))
