@@ -260,8 +260,12 @@ class SQL(OffPolicyAlgorithm):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/learning_rate", q_lr)
         self.logger.record("train/sampler_learning_rate", sampler_lr)
-        self.logger.record("train/td_loss", float(np.mean(td_losses)))
-        self.logger.record("train/svgd_loss", float(np.mean(svgd_losses)))
+        td_loss_mean, svgd_loss_mean = float(np.mean(td_losses)), float(np.mean(svgd_losses))
+        self.logger.record("train/td_loss", td_loss_mean)  # eq. 11
+        self.logger.record("train/svgd_loss", svgd_loss_mean)  # eq. 13-14
+        # The same under SB3's names, so that dashboards comparing SB3 algorithms find them.
+        self.logger.record("train/critic_loss", td_loss_mean)
+        self.logger.record("train/actor_loss", svgd_loss_mean)
 
     def td_loss(self, data: ReplayBufferSamples) -> th.Tensor:
         """Eq. 11: J_Q = E[1/2 (r / alpha + gamma V_target(s') - Q(s, a))^2], V from eq. 10 (uniform
