@@ -308,6 +308,11 @@ class SQLPolicy(BasePolicy):
         """The soft Q network, under the name SB3's recipes use for a critic."""
         return self.qf
 
+    @property
+    def critic_target(self) -> QNetwork:
+        """The target soft Q network, under SB3's name."""
+        return self.qf_target
+
     def features(self, obs: PyTorchObs) -> th.Tensor:
         """The Q network's features of ``obs``."""
         return self.extract_features(obs, self.features_extractor)

@@ -90,6 +90,9 @@ class SQL(OffPolicyAlgorithm):
         "MultiInputPolicy": MultiInputSQLPolicy,
     }
     policy: SQLPolicy
+    actor: SamplingNetwork
+    critic: QNetwork
+    critic_target: QNetwork
 
     def __init__(
         self,
@@ -187,6 +190,7 @@ class SQL(OffPolicyAlgorithm):
 
     def _setup_model(self) -> None:
         super()._setup_model()
+        self._create_aliases()
         self.sampler_lr_schedule = FloatSchedule(self.sampler_learning_rate)
         # SB3 builds the policy with one schedule (Q's); the sampler's optimizer holds its own from here on.
         update_learning_rate(self.policy.sampler_optimizer, self.sampler_lr_schedule(1))
@@ -206,20 +210,21 @@ class SQL(OffPolicyAlgorithm):
             polyak_update(*self.policy.q_parameters(), self.tau)
             polyak_update(*self.policy.q_running_stats(), 1.0)  # batch-norm statistics: copied, not averaged
 
-    @property
-    def actor(self) -> SamplingNetwork:  # type: ignore[override]  # SB3 declares a plain attribute
-        """The sampler f(s, xi) (``policy.sampler``), named as SB3 names an off-policy actor."""
-        return self.policy.actor
+    def _create_aliases(self) -> None:
+        """SB3's names for the networks: ``actor`` is the sampler f(s, xi) (``policy.sampler``), ``critic``
+        the soft Q network (``policy.qf``), ``critic_target`` its target (``policy.qf_target``).
 
-    @property
-    def critic(self) -> QNetwork:
-        """The soft Q network (``policy.qf``), named as SB3 names a critic."""
-        return self.policy.critic
-
-    @property
-    def critic_target(self) -> QNetwork:
-        """The target soft Q network (``policy.qf_target``)."""
-        return self.policy.qf_target
+        Unlike SAC's, this actor is a network, not a policy: what SQL acts with is the sampler *and* the noise
+        it is fed, which the policy draws (:meth:`SQLPolicy.sample_noise`; fine-tuning's policy subclass
+        replaces it with a fixed noise set), *and* the policy's bounding of its output
+        (:meth:`SQLPolicy.bounded`), so a stand-alone actor policy would act otherwise than the model.
+        Nor does the sampler move into one: its weights would change their state-dict keys, which the
+        committed weights files are keyed by. The object to ``predict`` with, ``save`` and ``load`` as SB3's
+        actors is the policy (``model.policy``, :class:`SQLPolicy`).
+        """
+        self.actor = self.policy.actor
+        self.critic = self.policy.critic
+        self.critic_target = self.policy.critic_target
 
     def learn(
         self: SelfSQL,
@@ -303,7 +308,7 @@ class SQL(OffPolicyAlgorithm):
         )
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "sampler_lr_schedule"]
+        return [*super()._excluded_save_params(), "sampler_lr_schedule", "actor", "critic", "critic_target"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.qf_optimizer", "policy.sampler_optimizer"], []

@@ -304,11 +304,25 @@ def test_tensorboard_runs_are_named_after_the_algorithm(tmp_path, multigoal):
     assert [p.name for p in tmp_path.iterdir()] == ["SQL_1"]
 
 
-def test_actor_and_critic_are_the_sampler_and_the_q_network(multigoal):
+def test_sb3_aliases_name_the_networks_and_the_policy_saves_loads_and_predicts_as_sb3_actors(
+    tmp_path, multigoal
+):
+    """SB3's aliases (``_create_aliases``), also after loading; the acting object, saved and loaded as
+    SB3's tests save an actor, is the policy (SQL._create_aliases says why the actor is a network)."""
+    from softq.policies import SQLPolicy
+
     model = SQL("MlpPolicy", multigoal, seed=0, **TINY)
-    assert model.actor is model.policy.actor is model.policy.sampler
-    assert model.critic is model.policy.critic is model.policy.qf
-    assert model.critic_target is model.policy.qf_target
+    model.learn(60)
+    model.save(tmp_path / "model")
+    for m in (model, SQL.load(tmp_path / "model")):
+        assert m.actor is m.policy.actor is m.policy.sampler
+        assert m.critic is m.policy.critic is m.policy.qf
+        assert m.critic_target is m.policy.critic_target is m.policy.qf_target
+    observations = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    action, _ = model.policy.predict(observations, deterministic=True)
+    model.policy.save(tmp_path / "policy.pkl")
+    loaded, _ = SQLPolicy.load(tmp_path / "policy.pkl").predict(observations, deterministic=True)
+    np.testing.assert_array_equal(loaded, action)
 
 
 def test_dict_observations_with_multi_input_policy():
