@@ -13,7 +13,10 @@ as both public code versions do.
 
 from __future__ import annotations
 
+import io
+import json
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -25,6 +28,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import open_path
 from stable_baselines3.common.type_aliases import (
     GymEnv,
     MaybeCallback,
@@ -307,11 +311,48 @@ class SQL(OffPolicyAlgorithm):
             noise=self.policy.sample_noise(features.shape[0], self.kernel_n_particles),
         )
 
+    @classmethod
+    def load(
+        cls: type[SelfSQL],
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfSQL:
+        """SB3's ``load``; a weights file of the experiments (``artifacts/model.zip``: a policy's weights,
+        without what SB3 saves of an algorithm) is refused with a ValueError that names its loader."""
+        if _is_weights_file(path):
+            raise ValueError(
+                f"{path} is a weights file (experiments.models.save_weights), not a saved SQL model: "
+                "load its policy with experiments.models.load_policy(path)"
+            )
+        return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "sampler_lr_schedule", "actor", "critic", "critic_target"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.qf_optimizer", "policy.sampler_optimizer"], []
+
+
+def _is_weights_file(path: str | Path | io.BufferedIOBase) -> bool:
+    """Whether ``path`` is one of experiments.models.save_weights' files: it names its algorithm and has no
+    ``n_envs``, which every SB3 save has. Only the small ``data`` entry is read."""
+    file = open_path(path, "r", suffix="zip")
+    try:
+        with zipfile.ZipFile(file) as archive:  # seeks from the end: a caller's file object loads after it
+            if "data" not in archive.namelist():
+                return False
+            data = json.loads(archive.read("data"))
+    except zipfile.BadZipFile:
+        return False  # SB3's load says what is wrong with it
+    finally:
+        if file is not path:  # opened here
+            file.close()
+    return "algorithm" in data and "n_envs" not in data
 
 
 def _check_action_space(env: GymEnv | str) -> None:

@@ -1,6 +1,7 @@
 """softq.SQL as an SB3 algorithm: argument checks, determinism, save/load, SB3 integration, learning."""
 
 import csv
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -15,6 +16,7 @@ import softq
 from softq import SQL
 from softq.envs.multigoal import GOAL_RADIUS, nearest_goal
 
+REPO = Path(__file__).resolve().parent.parent
 TINY = dict(learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[32, 32]))
 
 
@@ -138,6 +140,33 @@ def test_save_load_gives_identical_actions_and_resumes(tmp_path, multigoal):
     assert loaded._n_calls == model._n_calls == 120
     loaded.learn(30, reset_num_timesteps=False)
     assert loaded.num_timesteps == 150
+
+
+COMMITTED_WEIGHTS = REPO / "results/runs/pretrain/softq-AntPretrain-v0/sql/seed_0/artifacts/model.zip"
+
+
+@pytest.mark.parametrize("committed", [False, True])
+def test_a_weights_file_is_refused_in_one_line_naming_its_loader(tmp_path, multigoal, committed):
+    """experiments' weights files (artifacts/model.zip) hold a policy's weights only; SQL.load used to fail
+    with AttributeError 'n_envs' on them. A full save, from a path or a file object, still loads."""
+    from experiments.models import load_policy, save_weights
+
+    model = SQL("MlpPolicy", multigoal, seed=0, **TINY)
+    if committed:
+        if not COMMITTED_WEIGHTS.exists():
+            pytest.skip(f"no committed weights file {COMMITTED_WEIGHTS}")
+        path = COMMITTED_WEIGHTS
+    else:
+        path = save_weights(model, tmp_path / "weights.zip")
+    with pytest.raises(
+        ValueError, match=r"is a weights file .* experiments\.models\.load_policy\(path\)$"
+    ) as error:
+        SQL.load(path)
+    assert "\n" not in str(error.value)
+    assert isinstance(load_policy(path), softq.SQLPolicy)
+    model.save(tmp_path / "model")
+    with open(tmp_path / "model.zip", "rb") as file:
+        assert SQL.load(file).num_timesteps == SQL.load(tmp_path / "model").num_timesteps == 0
 
 
 def test_target_network_is_hard_copied_every_interval(multigoal):
