@@ -183,11 +183,26 @@ def input_bounds_score(actions: th.Tensor, q_gradient: th.Tensor) -> th.Tensor:
 class SQLPolicy(BasePolicy):
     """Policy for :class:`softq.SQL`: Q network, target Q network and sampling network.
 
+    :param observation_space: observation space.
+    :param action_space: action space (a Box; the policy's actions are in [-1, 1]^D, see
+        ``action_bounding``, which SB3 rescales to the space's bounds).
+    :param lr_schedule: learning rate schedule the optimizers are built with (SQL then sets the Q
+        network's and the sampler's from their own schedules).
     :param net_arch: hidden layer sizes of Q and the sampler (paper App. D.1: [200, 200]), or, as SB3's
         SAC, ``dict(pi=[...], qf=[...])`` for the sampler's and Q's apart. Default [128, 128] (2018 code).
+    :param activation_fn: activation function of the hidden layers (App. D.1: ReLU). With ReLU the SVGD
+        score dQ/da is computed in closed form (:attr:`QNetwork.closed_form_action_gradient`), with others
+        by autograd.
     :param features_extractor_class: flatten/concatenate observations (default), or one with parameters
         such as NatureCNN (``"CnnPolicy"``): then Q and the sampler each have their own copy, trained by
         their own loss, and the target Q has a copy of Q's, updated with it.
+    :param features_extractor_kwargs: keyword arguments to pass to the features extractor.
+    :param normalize_images: whether to normalize images or not, dividing by 255.0 (True by default).
+    :param optimizer_class: the optimizer to use for Q and the sampler, one each (``th.optim.Adam`` by
+        default, as both public code versions and App. D.1).
+    :param optimizer_kwargs: additional keyword arguments, excluding the learning rate, to pass to the
+        optimizers. Adam is fused (one kernel per step; the same update) unless these choose its
+        implementation (``fused``, ``foreach`` or ``differentiable``).
     :param share_features_extractor: one extractor for Q and the sampler, trained by the TD loss only.
     :param action_bounding: how actions stay in the box, ``"squash"`` (the 2018 code: tanh output and its
         Jacobian in the SVGD target) or ``"clip"`` (the 2017 code: unsquashed output, clipped for the env and

@@ -63,29 +63,70 @@ def load_presets() -> dict[str, dict[str, Any]]:
 
 
 class SQL(OffPolicyAlgorithm):
-    """Soft Q-learning with an amortized SVGD sampler.
+    """Soft Q-learning with an amortized SVGD sampler (Haarnoja et al., 2017).
 
-    Defaults are the ``code`` preset (public 2018 code); ``SQL.from_preset("paper", ...)`` gives App. D.1.
+    Defaults are the ``code`` preset (haarnoja/softqlearning, 2018 rewrite, ``[C18]`` in
+    ``softq/configs/presets.yaml``); ``SQL.from_preset("paper", ...)`` gives the paper's App. D.1 values.
 
-    :param learning_rate: Adam learning rate of the Q network (or a schedule).
-    :param sampler_learning_rate: Adam learning rate of the sampling network (or a schedule).
+    :param policy: the policy model to use (``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a
+        :class:`SQLPolicy` subclass).
+    :param env: the environment to learn from (if registered in Gym, can be str); its action space must be
+        a Box.
+    :param learning_rate: Adam learning rate of the Q network (eq. 11), or a schedule of the remaining
+        progress (from 1 to 0). Code: 3e-4; paper App. D.1: 1e-3.
+    :param sampler_learning_rate: Adam learning rate of the sampling network (eq. 13-14), or a schedule.
+        Code: 3e-4; paper App. D.1: 1e-4.
+    :param buffer_size: size of the replay buffer (App. D.1: 1e6).
+    :param learning_starts: how many steps of the model to collect transitions for before learning starts;
+        SB3 acts uniformly at random until then (code: 1000; App. D.1: 10,000).
+    :param batch_size: minibatch size of each gradient step, shared by the TD and the SVGD step (code: 128;
+        App. D.1: 64).
+    :param gamma: the discount factor (0.99 in both public code versions; the paper does not say).
+    :param train_freq: update the model every ``train_freq`` steps. Alternatively pass a tuple of frequency
+        and unit like ``(5, "step")`` or ``(2, "episode")``. Algorithm 1: every step.
+    :param gradient_steps: how many gradient steps (each one TD step on Q and one SVGD step on the sampler)
+        to do after each rollout (see ``train_freq``); -1 does as many as environment steps were collected.
+        Algorithm 1: 1.
+    :param action_noise: the action noise type (None by default), added to the sampler's actions while
+        collecting. SQL explores through its sampler; the paper lists Ornstein-Uhlenbeck noise (App. D.1),
+        which neither public code version adds.
+    :param replay_buffer_class: replay buffer class to use (for instance ``HerReplayBuffer``). If ``None``,
+        it will be automatically selected.
+    :param replay_buffer_kwargs: keyword arguments to pass to the replay buffer on creation.
+    :param optimize_memory_usage: SB3's memory-efficient replay buffer (next observations not stored twice).
+    :param n_steps: n-step returns from SB3's n-step replay buffer: the TD target becomes
+        reward_scale * sum_i gamma^i r_i + gamma^n V_target(s_n) (1 = the paper's one-step target).
     :param reward_scale: 1 / alpha; rewards are multiplied by it in the TD target (eq. 11). There is no
         automatic temperature (the amortised sampler has no tractable density). The default 1.0 (alpha = 1)
         is the public code's, kept because no single value suits every task: the paper uses 0.1 on
         multi-goal and 10 on the swimmer and the ant, and on SB3's ``IdentityEnvBox(eps=0.5)`` (the slow
         test's settings, 5 seeds) 1.0 scores 41-80 of 100 while 3, 10 and 30 score 91-100. Choose it for
         the reward's range (README, "Choosing reward_scale") or take a tuned ``zoo/<env id>`` preset.
-    :param target_update_interval: environment steps between updates of the target Q.
+    :param target_update_interval: environment steps between updates of the target Q (code and App. D.1:
+        1000); with several envs, counted in env.step() calls of ``n_envs`` steps each, as SB3's DQN.
     :param tau: each target update sets target <- tau * Q + (1 - tau) * target, as SB3's DQN; the default
-        1.0 is the paper's hard copy.
-    :param optimize_memory_usage: SB3's memory-efficient replay buffer (next observations not stored twice).
-    :param n_steps: n-step returns from SB3's n-step replay buffer: the TD target becomes
-        reward_scale * sum_i gamma^i r_i + gamma^n V_target(s_n) (1 = the paper's one-step target).
-    :param value_n_particles: K_V, uniform action samples per state for the soft value (eq. 10).
-    :param kernel_n_particles: sampler actions drawn per state for SVGD (fixed plus updated).
+        1.0 is the paper's hard copy (Algorithm 1).
+    :param value_n_particles: K_V, uniform action samples per state for the soft value (eq. 10; code: 16,
+        App. D.1: 50).
+    :param kernel_n_particles: sampler actions drawn per state for SVGD, fixed plus updated (eq. 13-14;
+        code: 16; App. D.1's K = M = 32 read as 64).
     :param kernel_update_ratio: fraction of those particles that are *updated* (receive gradients);
         the rest are *fixed* (the kernel and the score are evaluated at them). Code: 0.5.
-    :param bandwidth_rule: ``"code"`` or ``"paper"``, see :func:`softq.kernels.kernel_bandwidth`.
+    :param bandwidth_rule: ``"code"`` or ``"paper"``, the kernel's bandwidth (App. D.1), see
+        :func:`softq.kernels.kernel_bandwidth`.
+    :param stats_window_size: window size for the rollout logging, specifying the number of episodes to
+        average the reported success rate, mean episode length, and mean reward over.
+    :param tensorboard_log: the log location for tensorboard (if None, no logging); runs are named
+        ``SQL_<n>``.
+    :param policy_kwargs: additional arguments to be passed to the policy on creation (see
+        :class:`SQLPolicy`).
+    :param verbose: verbosity level: 0 for no output, 1 for info messages (such as device or wrappers
+        used), 2 for debug messages.
+    :param seed: seed for the pseudo random generators.
+    :param device: device (cpu, cuda, ...) on which the code should be run. Setting it to auto, the code
+        will be run on the GPU if possible.
+    :param _init_setup_model: whether or not to build the network at the creation of the instance
+        (``load`` builds it after restoring the saved attributes).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {

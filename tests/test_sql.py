@@ -1,6 +1,7 @@
 """softq.SQL as an SB3 algorithm: argument checks, determinism, save/load, SB3 integration, learning."""
 
 import csv
+import inspect
 from pathlib import Path
 
 import gymnasium as gym
@@ -53,6 +54,12 @@ def test_ordinary_construction_warns_nothing(recwarn):
     model = SQL("MlpPolicy", "Pendulum-v1", buffer_size=100, learning_starts=10)
     assert model.reward_scale == 1.0
     assert [str(w.message) for w in recwarn] == []
+
+
+@pytest.mark.parametrize("cls", [SQL, softq.SQLPolicy])
+def test_every_constructor_argument_is_documented(cls):
+    arguments = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+    assert [name for name in arguments if f":param {name}:" not in cls.__doc__] == []
 
 
 def test_non_box_action_space_is_rejected():
