@@ -2,6 +2,7 @@
 
 import csv
 import inspect
+import tomllib
 from pathlib import Path
 
 import gymnasium as gym
@@ -135,15 +136,17 @@ def test_save_load_gives_identical_actions_and_resumes(tmp_path, multigoal):
     loaded.load_replay_buffer(tmp_path / "buffer")
     assert loaded.replay_buffer.size() == model.replay_buffer.size() == 120
     assert th.equal(_parameters(model), _parameters(loaded))
-    obs = th.as_tensor(np.random.default_rng(0).normal(size=(10, 2)), dtype=th.float32)
-    noise = th.randn(10, 2)
-    with th.no_grad():
-        assert th.equal(model.policy.sampler(obs, noise), loaded.policy.sampler(obs, noise))
-    for name in ("qf_optimizer", "sampler_optimizer"):
-        assert (
-            getattr(loaded.policy, name).state_dict()["state"].keys()
-            == getattr(model.policy, name).state_dict()["state"].keys()
-        )
+    obs = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
+    action = model.predict(obs, deterministic=True)[0]
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], action)
+    assert np.ptp(action, axis=0).max() > 1e-3  # different states, different actions: a real comparison
+    for name in ("qf_optimizer", "sampler_optimizer"):  # Adam's moments and step counts, and its rates
+        saved, restored = getattr(model.policy, name).state_dict(), getattr(loaded.policy, name).state_dict()
+        assert restored["param_groups"] == saved["param_groups"]
+        assert restored["state"].keys() == saved["state"].keys() and saved["state"]
+        for key, state in saved["state"].items():
+            assert restored["state"][key].keys() == state.keys()
+            assert all(th.equal(restored["state"][key][k], v) for k, v in state.items())
     assert loaded._n_calls == model._n_calls == 120
     loaded.learn(30, reset_num_timesteps=False)
     assert loaded.num_timesteps == 150
@@ -431,9 +434,10 @@ def test_learns_sb3_identity_sanity_task_with_documented_reward_scale():
     assert mean_return >= 90
 
 
-def test_softq_import_registers_envs():
+def test_softq_import_registers_envs_and_states_the_projects_version():
     assert "softq/MultiGoal-v0" in gym.registry
-    assert softq.__version__
+    with open(REPO / "pyproject.toml", "rb") as f:
+        assert softq.__version__ == tomllib.load(f)["project"]["version"]
 
 
 def test_cnn_policy_trains_its_extractors_and_saves_and_loads(tmp_path):
