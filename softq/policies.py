@@ -39,8 +39,10 @@ from stable_baselines3.common.torch_layers import (
     FlattenExtractor,
     NatureCNN,
     create_mlp,
+    get_actor_critic_arch,
 )
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.utils import get_parameters_by_name
 from torch import nn
 from torch.nn import functional as F
 
@@ -50,6 +52,8 @@ TANH_CORRECTION_EPS = 1e-6  # as the 2018 code: log(1 - a^2 + 1e-6)
 ActionBounding = Literal["squash", "clip"]
 ACTION_BOUNDINGS: tuple[ActionBounding, ...] = ("squash", "clip")
 INPUT_BOUNDS_SLOPE = 10.0  # the 2017 code's InputBounds.SLOPE: log p outside the box = -10 x violation
+# Adam arguments that choose its implementation: where the user sets one, fused Adam is not imposed.
+ADAM_IMPLEMENTATION_KWARGS = frozenset({"fused", "foreach", "differentiable"})
 
 
 def _init_xavier(module: nn.Module) -> None:
@@ -95,17 +99,29 @@ class QNetwork(nn.Module):
         """Features (..., F) broadcast against actions (..., D); returns Q of the broadcast leading shape."""
         return mlp_on_pair(self.net, features, actions).squeeze(-1)
 
-    def action_gradient(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
-        """dQ(s, a)/da, shape of ``actions`` broadcast: the score of the SVGD target (eq. 13).
+    @property
+    def closed_form_action_gradient(self) -> bool:
+        """Whether :meth:`action_gradient` may write dQ/da out by hand: Q is this class's ``forward`` on an
+        MLP of Linear and ReLU layers with at least one hidden layer. False for other activations and for
+        a subclass that overrides ``forward``, whose score then comes from autograd
+        (:meth:`SQLPolicy.svgd_score`); another Q network may define it to opt in."""
+        return (
+            type(self).forward is QNetwork.forward
+            and sum(isinstance(layer, nn.Linear) for layer in self.net) >= 2
+            and all(isinstance(layer, nn.Linear | nn.ReLU) for layer in self.net)
+        )
 
-        For ReLU networks it is computed by hand in one forward and one backward sweep, without an autograd
-        graph and without the weight gradients autograd would also form:
+    def action_gradient(self, features: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """dQ(s, a)/da, shape of ``actions`` broadcast: the score of the SVGD target (eq. 13), for a network
+        with :attr:`closed_form_action_gradient`.
+
+        It is computed by hand in one forward and one backward sweep, without an autograd graph and without
+        the weight gradients autograd would also form:
         dQ/da = W_a^T (m_1 * W_2^T (m_2 * ... w_L)), with m_i the ReLU masks of the forward pass.
-        Other activations go through autograd.
         """
+        if not self.closed_form_action_gradient:
+            raise ValueError(f"{type(self).__name__} has no closed-form action gradient; use autograd_score")
         linears = [layer for layer in self.net if isinstance(layer, nn.Linear)]
-        if len(linears) < 2 or not all(isinstance(layer, nn.Linear | nn.ReLU) for layer in self.net):
-            return autograd_score(self)(features, actions)
         with th.no_grad():
             hidden = first_layer_on_pair(linears[0], features, actions)
             masks = [hidden > 0]
@@ -167,10 +183,26 @@ def input_bounds_score(actions: th.Tensor, q_gradient: th.Tensor) -> th.Tensor:
 class SQLPolicy(BasePolicy):
     """Policy for :class:`softq.SQL`: Q network, target Q network and sampling network.
 
-    :param net_arch: hidden layer sizes, shared by Q and the sampler (paper App. D.1: [200, 200]).
+    :param observation_space: observation space.
+    :param action_space: action space (a Box; the policy's actions are in [-1, 1]^D, see
+        ``action_bounding``, which SB3 rescales to the space's bounds).
+    :param lr_schedule: learning rate schedule the optimizers are built with (SQL then sets the Q
+        network's and the sampler's from their own schedules).
+    :param net_arch: hidden layer sizes of Q and the sampler (paper App. D.1: [200, 200]), or, as SB3's
+        SAC, ``dict(pi=[...], qf=[...])`` for the sampler's and Q's apart. Default [128, 128] (2018 code).
+    :param activation_fn: activation function of the hidden layers (App. D.1: ReLU). With ReLU the SVGD
+        score dQ/da is computed in closed form (:attr:`QNetwork.closed_form_action_gradient`), with others
+        by autograd.
     :param features_extractor_class: flatten/concatenate observations (default), or one with parameters
         such as NatureCNN (``"CnnPolicy"``): then Q and the sampler each have their own copy, trained by
         their own loss, and the target Q has a copy of Q's, updated with it.
+    :param features_extractor_kwargs: keyword arguments to pass to the features extractor.
+    :param normalize_images: whether to normalize images or not, dividing by 255.0 (True by default).
+    :param optimizer_class: the optimizer to use for Q and the sampler, one each (``th.optim.Adam`` by
+        default, as both public code versions and App. D.1).
+    :param optimizer_kwargs: additional keyword arguments, excluding the learning rate, to pass to the
+        optimizers. Adam is fused (one kernel per step; the same update) unless these choose its
+        implementation (``fused``, ``foreach`` or ``differentiable``).
     :param share_features_extractor: one extractor for Q and the sampler, trained by the TD loss only.
     :param action_bounding: how actions stay in the box, ``"squash"`` (the 2018 code: tanh output and its
         Jacobian in the SVGD target) or ``"clip"`` (the 2017 code: unsquashed output, clipped for the env and
@@ -186,7 +218,7 @@ class SQLPolicy(BasePolicy):
         observation_space: spaces.Space,
         action_space: spaces.Box,
         lr_schedule: Schedule,
-        net_arch: list[int] | None = None,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
         features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
         features_extractor_kwargs: dict[str, Any] | None = None,
@@ -208,7 +240,9 @@ class SQLPolicy(BasePolicy):
             squash_output=True,
             normalize_images=normalize_images,
         )
-        self.net_arch = [128, 128] if net_arch is None else list(net_arch)
+        if net_arch is None:
+            net_arch = [128, 128]
+        self.net_arch = dict(net_arch) if isinstance(net_arch, dict) else list(net_arch)
         self.activation_fn = activation_fn
         self.share_features_extractor = share_features_extractor
         self.action_bounding = action_bounding
@@ -231,18 +265,22 @@ class SQLPolicy(BasePolicy):
         )
         features_dim = self.features_extractor.features_dim
         action_dim = get_action_dim(self.action_space)
-        self.qf = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
-        self.qf_target = QNetwork(features_dim, action_dim, self.net_arch, self.activation_fn)
+        sampler_arch, q_arch = get_actor_critic_arch(self.net_arch)
+        self.qf = QNetwork(features_dim, action_dim, q_arch, self.activation_fn)
+        self.qf_target = QNetwork(features_dim, action_dim, q_arch, self.activation_fn)
         self.qf_target.load_state_dict(self.qf.state_dict())
-        self.qf_target.requires_grad_(False)
+        # The target only evaluates the soft value: never trained, and in eval mode (batch norm, dropout)
+        # as SB3's critic_target; set_training_mode leaves it there.
+        self.qf_target.requires_grad_(False).train(False)
+        if trainable:
+            self.target_features_extractor.train(False)
         squash = self.action_bounding == "squash"
-        self.sampler = SamplingNetwork(features_dim, action_dim, self.net_arch, self.activation_fn, squash)
-        # SQL.train sets each optimizer's learning rate from its own schedule before every update.
+        self.sampler = SamplingNetwork(features_dim, action_dim, sampler_arch, self.activation_fn, squash)
+        # SQL gives the sampler's optimizer its own rate once built, and sets both rates from their
+        # schedules before every update.
         optimizer_kwargs = dict(self.optimizer_kwargs)
-        if self.optimizer_class is th.optim.Adam:
-            optimizer_kwargs.setdefault(
-                "fused", True
-            )  # one kernel per step, not ~10 per parameter; same update
+        if self.optimizer_class is th.optim.Adam and not ADAM_IMPLEMENTATION_KWARGS & optimizer_kwargs.keys():
+            optimizer_kwargs["fused"] = True  # one kernel per step, not ~10 per parameter; the same update
         self.qf_optimizer = self.optimizer_class(
             self.q_parameters()[0], lr=lr_schedule(1), **optimizer_kwargs
         )  # type: ignore[call-arg]  # SB3 types it as the base Optimizer
@@ -259,6 +297,18 @@ class SQLPolicy(BasePolicy):
         target = [*self.qf_target.parameters(), *self.target_features_extractor.parameters()]
         return online, target
 
+    def q_running_stats(self) -> tuple[list[th.Tensor], list[th.Tensor]]:
+        """(online, target) running statistics (batch norm) of Q and its features extractor: buffers, not
+        parameters, so the target update copies them separately, as SB3's SAC and DQN (SB3 issue #996)."""
+
+        def running_stats(*modules: nn.Module) -> list[th.Tensor]:
+            return [stat for module in modules for stat in get_parameters_by_name(module, ["running_"])]
+
+        return (
+            running_stats(self.qf, self.features_extractor),
+            running_stats(self.qf_target, self.target_features_extractor),
+        )
+
     @property
     def action_dim(self) -> int:
         return self.sampler.action_dim
@@ -272,6 +322,11 @@ class SQLPolicy(BasePolicy):
     def critic(self) -> QNetwork:
         """The soft Q network, under the name SB3's recipes use for a critic."""
         return self.qf
+
+    @property
+    def critic_target(self) -> QNetwork:
+        """The target soft Q network, under SB3's name."""
+        return self.qf_target
 
     def features(self, obs: PyTorchObs) -> th.Tensor:
         """The Q network's features of ``obs``."""
@@ -291,7 +346,9 @@ class SQLPolicy(BasePolicy):
         eq. 12 with alpha folded into Q: Q_soft(s, a) plus the tanh correction of the 2018 code
         (``"squash"``), or Q_soft at the clipped action inside the box and the 2017 code's bound outside it
         (``"clip"``, :func:`input_bounds_score`)."""
-        q_gradient = self.qf.action_gradient if isinstance(self.qf, QNetwork) else autograd_score(self.qf)
+        # The network says whether its closed form applies (QNetwork.closed_form_action_gradient).
+        fast = getattr(self.qf, "closed_form_action_gradient", False)
+        q_gradient = self.qf.action_gradient if fast else autograd_score(self.qf)
         if self.action_bounding == "squash":
             return q_gradient(features, actions) + tanh_log_density_correction_gradient(actions)
         return input_bounds_score(actions, q_gradient(features, actions.clamp(-1.0, 1.0)))
@@ -351,14 +408,66 @@ class CnnSQLPolicy(SQLPolicy):
     """:class:`SQLPolicy` for image observations: SB3's NatureCNN features extractor (one for Q, trained by
     the TD loss, with a target copy; one for the sampler, trained by the SVGD loss, unless shared)."""
 
-    def __init__(self, *args, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = False,
+        action_bounding: ActionBounding = "squash",
+    ):
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+            share_features_extractor,
+            action_bounding,
+        )
 
 
 class MultiInputSQLPolicy(SQLPolicy):
     """:class:`SQLPolicy` for Dict observations (concatenated by CombinedExtractor)."""
 
     def __init__(
-        self, *args, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = False,
+        action_bounding: ActionBounding = "squash",
     ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)  # type: ignore[misc]
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+            share_features_extractor,
+            action_bounding,
+        )

@@ -13,9 +13,12 @@ as both public code versions do.
 
 from __future__ import annotations
 
+import io
+import json
 import warnings
+import zipfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
@@ -25,6 +28,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import open_path
 from stable_baselines3.common.type_aliases import (
     GymEnv,
     MaybeCallback,
@@ -41,11 +45,9 @@ from softq.schedules import with_learning_rates
 PRESETS_FILE = Path(__file__).parent / "configs" / "presets.yaml"
 ZOO_FILE = Path(__file__).parent / "configs" / "zoo.yaml"
 ZOO_PREFIX = "zoo/"
-UNSET_REWARD_SCALE_WARNING = (
-    "SQL: reward_scale (1/alpha) not given, using 1.0; SQL has no automatic temperature and 1.0 rarely suits "
-    "a task: pick it for the reward's range (README, 'Choosing reward_scale') or use a zoo/<env id> preset"
-)
 _ZOO_ONLY_KEYS = ("n_timesteps", "policy")  # rl-zoo3 layout: the budget and the policy name, not arguments
+
+SelfSQL = TypeVar("SelfSQL", bound="SQL")
 
 
 def load_presets() -> dict[str, dict[str, Any]]:
@@ -61,27 +63,70 @@ def load_presets() -> dict[str, dict[str, Any]]:
 
 
 class SQL(OffPolicyAlgorithm):
-    """Soft Q-learning with an amortized SVGD sampler.
+    """Soft Q-learning with an amortized SVGD sampler (Haarnoja et al., 2017).
 
-    Defaults are the ``code`` preset (public 2018 code); ``SQL.from_preset("paper", ...)`` gives App. D.1.
+    Defaults are the ``code`` preset (haarnoja/softqlearning, 2018 rewrite, ``[C18]`` in
+    ``softq/configs/presets.yaml``); ``SQL.from_preset("paper", ...)`` gives the paper's App. D.1 values.
 
-    :param learning_rate: Adam learning rate of the Q network (or a schedule).
-    :param sampler_learning_rate: Adam learning rate of the sampling network (or a schedule).
-    :param reward_scale: 1 / alpha; rewards are multiplied by it in the TD target (eq. 11). There is no
-        automatic temperature (the amortised sampler has no tractable density); left out, it is 1.0 with a
-        warning, since 1.0 is a neutral value that is rarely right (README, "Choosing reward_scale"; tuned
-        values for standard tasks are the ``zoo/<env id>`` presets).
-    :param target_update_interval: environment steps between updates of the target Q.
-    :param tau: each target update sets target <- tau * Q + (1 - tau) * target, as SB3's DQN; the default
-        1.0 is the paper's hard copy.
+    :param policy: the policy model to use (``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a
+        :class:`SQLPolicy` subclass).
+    :param env: the environment to learn from (if registered in Gym, can be str); its action space must be
+        a Box.
+    :param learning_rate: Adam learning rate of the Q network (eq. 11), or a schedule of the remaining
+        progress (from 1 to 0). Code: 3e-4; paper App. D.1: 1e-3.
+    :param sampler_learning_rate: Adam learning rate of the sampling network (eq. 13-14), or a schedule.
+        Code: 3e-4; paper App. D.1: 1e-4.
+    :param buffer_size: size of the replay buffer (App. D.1: 1e6).
+    :param learning_starts: how many steps of the model to collect transitions for before learning starts;
+        SB3 acts uniformly at random until then (code: 1000; App. D.1: 10,000).
+    :param batch_size: minibatch size of each gradient step, shared by the TD and the SVGD step (code: 128;
+        App. D.1: 64).
+    :param gamma: the discount factor (0.99 in both public code versions; the paper does not say).
+    :param train_freq: update the model every ``train_freq`` steps. Alternatively pass a tuple of frequency
+        and unit like ``(5, "step")`` or ``(2, "episode")``. Algorithm 1: every step.
+    :param gradient_steps: how many gradient steps (each one TD step on Q and one SVGD step on the sampler)
+        to do after each rollout (see ``train_freq``); -1 does as many as environment steps were collected.
+        Algorithm 1: 1.
+    :param action_noise: the action noise type (None by default), added to the sampler's actions while
+        collecting. SQL explores through its sampler; the paper lists Ornstein-Uhlenbeck noise (App. D.1),
+        which neither public code version adds.
+    :param replay_buffer_class: replay buffer class to use (for instance ``HerReplayBuffer``). If ``None``,
+        it will be automatically selected.
+    :param replay_buffer_kwargs: keyword arguments to pass to the replay buffer on creation.
     :param optimize_memory_usage: SB3's memory-efficient replay buffer (next observations not stored twice).
     :param n_steps: n-step returns from SB3's n-step replay buffer: the TD target becomes
         reward_scale * sum_i gamma^i r_i + gamma^n V_target(s_n) (1 = the paper's one-step target).
-    :param value_n_particles: K_V, uniform action samples per state for the soft value (eq. 10).
-    :param kernel_n_particles: sampler actions drawn per state for SVGD (fixed plus updated).
+    :param reward_scale: 1 / alpha; rewards are multiplied by it in the TD target (eq. 11). There is no
+        automatic temperature (the amortised sampler has no tractable density). The default 1.0 (alpha = 1)
+        is the public code's, kept because no single value suits every task: the paper uses 0.1 on
+        multi-goal and 10 on the swimmer and the ant, and on SB3's ``IdentityEnvBox(eps=0.5)`` (the slow
+        test's settings, 5 seeds) 1.0 scores 41-80 of 100 while 3, 10 and 30 score 91-100. Choose it for
+        the reward's range (README, "Choosing reward_scale") or take a tuned ``zoo/<env id>`` preset.
+    :param target_update_interval: environment steps between updates of the target Q (code and App. D.1:
+        1000); with several envs, counted in env.step() calls of ``n_envs`` steps each, as SB3's DQN.
+    :param tau: each target update sets target <- tau * Q + (1 - tau) * target, as SB3's DQN; the default
+        1.0 is the paper's hard copy (Algorithm 1).
+    :param value_n_particles: K_V, uniform action samples per state for the soft value (eq. 10; code: 16,
+        App. D.1: 50).
+    :param kernel_n_particles: sampler actions drawn per state for SVGD, fixed plus updated (eq. 13-14;
+        code: 16; App. D.1's K = M = 32 read as 64).
     :param kernel_update_ratio: fraction of those particles that are *updated* (receive gradients);
         the rest are *fixed* (the kernel and the score are evaluated at them). Code: 0.5.
-    :param bandwidth_rule: ``"code"`` or ``"paper"``, see :func:`softq.kernels.kernel_bandwidth`.
+    :param bandwidth_rule: ``"code"`` or ``"paper"``, the kernel's bandwidth (App. D.1), see
+        :func:`softq.kernels.kernel_bandwidth`.
+    :param stats_window_size: window size for the rollout logging, specifying the number of episodes to
+        average the reported success rate, mean episode length, and mean reward over.
+    :param tensorboard_log: the log location for tensorboard (if None, no logging); runs are named
+        ``SQL_<n>``.
+    :param policy_kwargs: additional arguments to be passed to the policy on creation (see
+        :class:`SQLPolicy`).
+    :param verbose: verbosity level: 0 for no output, 1 for info messages (such as device or wrappers
+        used), 2 for debug messages.
+    :param seed: seed for the pseudo random generators.
+    :param device: device (cpu, cuda, ...) on which the code should be run. Setting it to auto, the code
+        will be run on the GPU if possible.
+    :param _init_setup_model: whether or not to build the network at the creation of the instance
+        (``load`` builds it after restoring the saved attributes).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -90,6 +135,9 @@ class SQL(OffPolicyAlgorithm):
         "MultiInputPolicy": MultiInputSQLPolicy,
     }
     policy: SQLPolicy
+    actor: SamplingNetwork
+    critic: QNetwork
+    critic_target: QNetwork
 
     def __init__(
         self,
@@ -108,7 +156,7 @@ class SQL(OffPolicyAlgorithm):
         replay_buffer_kwargs: dict[str, Any] | None = None,
         optimize_memory_usage: bool = False,
         n_steps: int = 1,
-        reward_scale: float | None = None,
+        reward_scale: float = 1.0,
         target_update_interval: int = 1000,
         tau: float = 1.0,
         value_n_particles: int = 16,
@@ -124,10 +172,6 @@ class SQL(OffPolicyAlgorithm):
         _init_setup_model: bool = True,
     ):
         _check_action_space(env)
-        if reward_scale is None:
-            if _init_setup_model:  # not when SQL.load rebuilds a saved model
-                warnings.warn(UNSET_REWARD_SCALE_WARNING, UserWarning, stacklevel=2)
-            reward_scale = 1.0
         self.kernel_n_updated = _check_hyperparameters(
             reward_scale=reward_scale,
             target_update_interval=target_update_interval,
@@ -179,8 +223,8 @@ class SQL(OffPolicyAlgorithm):
 
     @classmethod
     def from_preset(
-        cls, preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any
-    ) -> SQL:
+        cls: type[SelfSQL], preset: str, policy: str | type[SQLPolicy], env: GymEnv | str, **overrides: Any
+    ) -> SelfSQL:
         """Build SQL from a named preset (``code``, ``paper`` or ``zoo/<env id>``, see :func:`load_presets`);
         ``overrides`` win over preset values. A learning rate may be rl-zoo3's ``"lin_<initial>"``
         (:func:`softq.schedules.learning_rate`)."""
@@ -191,7 +235,17 @@ class SQL(OffPolicyAlgorithm):
 
     def _setup_model(self) -> None:
         super()._setup_model()
+        self._create_aliases()
         self.sampler_lr_schedule = FloatSchedule(self.sampler_learning_rate)
+        # SB3 builds the policy with one schedule (Q's); the sampler's optimizer holds its own from here on.
+        update_learning_rate(self.policy.sampler_optimizer, self.sampler_lr_schedule(1))
+        if self.n_envs > self.target_update_interval:
+            warnings.warn(  # as SB3's DQN
+                "The number of environments used is greater than the target network update interval "
+                f"({self.n_envs} > {self.target_update_interval}), therefore the target network will be "
+                f"updated after each call to env.step() which corresponds to {self.n_envs} steps.",
+                stacklevel=2,
+            )
 
     def _on_step(self) -> None:
         """Target update every ``target_update_interval`` env steps: a hard copy with the default tau = 1
@@ -199,31 +253,33 @@ class SQL(OffPolicyAlgorithm):
         self._n_calls += 1
         if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
             polyak_update(*self.policy.q_parameters(), self.tau)
+            polyak_update(*self.policy.q_running_stats(), 1.0)  # batch-norm statistics: copied, not averaged
 
-    @property
-    def actor(self) -> SamplingNetwork:  # type: ignore[override]  # SB3 declares a plain attribute
-        """The sampler f(s, xi) (``policy.sampler``), named as SB3 names an off-policy actor."""
-        return self.policy.actor
+    def _create_aliases(self) -> None:
+        """SB3's names for the networks: ``actor`` is the sampler f(s, xi) (``policy.sampler``), ``critic``
+        the soft Q network (``policy.qf``), ``critic_target`` its target (``policy.qf_target``).
 
-    @property
-    def critic(self) -> QNetwork:
-        """The soft Q network (``policy.qf``), named as SB3 names a critic."""
-        return self.policy.critic
-
-    @property
-    def critic_target(self) -> QNetwork:
-        """The target soft Q network (``policy.qf_target``)."""
-        return self.policy.qf_target
+        Unlike SAC's, this actor is a network, not a policy: what SQL acts with is the sampler *and* the noise
+        it is fed, which the policy draws (:meth:`SQLPolicy.sample_noise`; fine-tuning's policy subclass
+        replaces it with a fixed noise set), *and* the policy's bounding of its output
+        (:meth:`SQLPolicy.bounded`), so a stand-alone actor policy would act otherwise than the model.
+        Nor does the sampler move into one: its weights would change their state-dict keys, which the
+        committed weights files are keyed by. The object to ``predict`` with, ``save`` and ``load`` as SB3's
+        actors is the policy (``model.policy``, :class:`SQLPolicy`).
+        """
+        self.actor = self.policy.actor
+        self.critic = self.policy.critic
+        self.critic_target = self.policy.critic_target
 
     def learn(
-        self,
+        self: SelfSQL,
         total_timesteps: int,
         callback: MaybeCallback = None,
         log_interval: int = 4,
         tb_log_name: str = "SQL",
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
-    ) -> SQL:
+    ) -> SelfSQL:
         return super().learn(
             total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar
         )
@@ -254,8 +310,12 @@ class SQL(OffPolicyAlgorithm):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/learning_rate", q_lr)
         self.logger.record("train/sampler_learning_rate", sampler_lr)
-        self.logger.record("train/td_loss", float(np.mean(td_losses)))
-        self.logger.record("train/svgd_loss", float(np.mean(svgd_losses)))
+        td_loss_mean, svgd_loss_mean = float(np.mean(td_losses)), float(np.mean(svgd_losses))
+        self.logger.record("train/td_loss", td_loss_mean)  # eq. 11
+        self.logger.record("train/svgd_loss", svgd_loss_mean)  # eq. 13-14
+        # The same under SB3's names, so that dashboards comparing SB3 algorithms find them.
+        self.logger.record("train/critic_loss", td_loss_mean)
+        self.logger.record("train/actor_loss", svgd_loss_mean)
 
     def td_loss(self, data: ReplayBufferSamples) -> th.Tensor:
         """Eq. 11: J_Q = E[1/2 (r / alpha + gamma V_target(s') - Q(s, a))^2], V from eq. 10 (uniform
@@ -292,11 +352,48 @@ class SQL(OffPolicyAlgorithm):
             noise=self.policy.sample_noise(features.shape[0], self.kernel_n_particles),
         )
 
+    @classmethod
+    def load(
+        cls: type[SelfSQL],
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfSQL:
+        """SB3's ``load``; a weights file of the experiments (``artifacts/model.zip``: a policy's weights,
+        without what SB3 saves of an algorithm) is refused with a ValueError that names its loader."""
+        if _is_weights_file(path):
+            raise ValueError(
+                f"{path} is a weights file (experiments.models.save_weights), not a saved SQL model: "
+                "load its policy with experiments.models.load_policy(path)"
+            )
+        return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "sampler_lr_schedule"]
+        return [*super()._excluded_save_params(), "sampler_lr_schedule", "actor", "critic", "critic_target"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.qf_optimizer", "policy.sampler_optimizer"], []
+
+
+def _is_weights_file(path: str | Path | io.BufferedIOBase) -> bool:
+    """Whether ``path`` is one of experiments.models.save_weights' files: it names its algorithm and has no
+    ``n_envs``, which every SB3 save has. Only the small ``data`` entry is read."""
+    file = open_path(path, "r", suffix="zip")
+    try:
+        with zipfile.ZipFile(file) as archive:  # seeks from the end: a caller's file object loads after it
+            if "data" not in archive.namelist():
+                return False
+            data = json.loads(archive.read("data"))
+    except zipfile.BadZipFile:
+        return False  # SB3's load says what is wrong with it
+    finally:
+        if file is not path:  # opened here
+            file.close()
+    return "algorithm" in data and "n_envs" not in data
 
 
 def _check_action_space(env: GymEnv | str) -> None:

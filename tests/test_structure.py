@@ -1,5 +1,6 @@
-"""The shape of the code base: no import cycles among the project's modules, and each command imports
-only what it needs (``plot``, ``tables`` and ``verify`` never torch; training workers never matplotlib)."""
+"""The shape of the code base: no import cycles among the project's modules, each command imports only
+what it needs (``plot``, ``tables`` and ``verify`` never torch; training workers never matplotlib), and
+SQL's hand-written fast paths are chosen by what a Q network declares, never by its type."""
 
 from __future__ import annotations
 
@@ -107,3 +108,43 @@ def test_training_side_does_not_import_matplotlib(tmp_path):
     )
     assert "torch" in loaded
     assert not loaded & {"matplotlib", "seaborn"}
+
+
+def test_no_code_chooses_a_q_networks_computation_by_its_type():
+    """``isinstance(q, QNetwork)`` also holds for a subclass that overrides ``forward``, which would then get
+    the closed-form score of its parent's MLP: the fast path is chosen by the network's declared
+    ``closed_form_action_gradient`` instead."""
+    offenders = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and ast.unparse(node.func) == "isinstance"
+                and len(node.args) == 2
+                and "QNetwork" in ast.unparse(node.args[1])
+            ):
+                offenders.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_a_q_network_subclass_that_overrides_forward_gets_its_own_score():
+    import torch as th
+    from gymnasium import spaces
+
+    from softq.policies import QNetwork, SQLPolicy, tanh_log_density_correction_gradient
+
+    class QuadraticCostQ(QNetwork):
+        def forward(self, features, actions):
+            return super().forward(features, actions) - (actions**2).sum(-1)
+
+    box = spaces.Box(-1.0, 1.0, (2,))
+    policy = SQLPolicy(spaces.Box(-1.0, 1.0, (3,)), box, lambda _: 1e-3, net_arch=[16, 16])
+    assert policy.qf.closed_form_action_gradient
+    features, actions = th.randn(4, 1, 3), th.rand(4, 5, 2) * 1.8 - 0.9
+    parent_gradient = policy.qf.action_gradient(features, actions)
+    subclass = QuadraticCostQ(3, 2, [16, 16], th.nn.ReLU)
+    subclass.load_state_dict(policy.qf.state_dict())
+    assert not subclass.closed_form_action_gradient
+    policy.qf = subclass
+    expected = parent_gradient - 2.0 * actions + tanh_log_density_correction_gradient(actions)
+    assert th.allclose(policy.svgd_score(features, actions), expected, atol=1e-5)

@@ -78,17 +78,6 @@ def test_a_task_naming_an_sql_preset_that_does_not_exist_is_refused_in_one_line(
         resolve_arguments("sql", {"preset": "zoo/Nope-v0"}, gamma=0.99, total_steps=1000)
 
 
-def test_unset_reward_scale_warns_once_and_saved_models_load_silently(tmp_path, recwarn):
-    with pytest.warns(UserWarning, match="reward_scale .* not given, using 1.0"):
-        model = SQL("MlpPolicy", "Pendulum-v1", learning_starts=10)
-    assert model.reward_scale == 1.0
-    model.save(tmp_path / "model")
-    recwarn.clear()
-    SQL("MlpPolicy", "Pendulum-v1", reward_scale=3.0)
-    assert SQL.load(tmp_path / "model").reward_scale == 1.0
-    assert not [w for w in recwarn if "reward_scale" in str(w.message)]
-
-
 def _synthetic_pendulum(root, algo, seed, final, reward_scale=None):
     from experiments import layout
     from experiments.analysis import synthetic
