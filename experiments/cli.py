@@ -30,6 +30,7 @@ from experiments.launchers import (
     launch,
 )
 from experiments.layout import CorruptRunError
+from experiments.run_files import find_run_dirs, read_manifest_file
 
 if (
     TYPE_CHECKING
@@ -457,13 +458,11 @@ def _extra_runs(
 
 
 def _has_runs(root: Path) -> bool:
-    from experiments.analysis.aggregate import find_run_dirs
 
     return bool(find_run_dirs(root))
 
 
 def _has_finished_runs(root: Path) -> bool:
-    from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
 
     return any(
         (read_manifest_file(folder / layout.MANIFEST)[0] or {}).get("status") == layout.STATUS_FINISHED
@@ -513,7 +512,6 @@ def _estimate_line(to_train: Sequence[RunState], out: Path, args, costs: dict | 
 def _ms_per_step(root: Path) -> dict[tuple[str, str], list[float]]:
     """Measured cost of the finished runs under ``root``: (experiment, algo) -> ms per env step of each
     (wall_time_s over budget.total_steps, evaluation included; composition's evaluation runs have none)."""
-    from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
 
     costs: dict[tuple[str, str], list[float]] = {}
     for folder in find_run_dirs(root):
