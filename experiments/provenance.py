@@ -50,11 +50,10 @@ def version_differences(root: str | Path) -> list[str]:
     """One line per (package of :data:`NUMERIC_PACKAGES`, version) that finished runs under ``root``
     recorded and that differs from the installed version: regenerated outputs still match, but a rerun
     may not."""
-
     recorded: dict[str, Counter] = {name: Counter() for name in NUMERIC_PACKAGES}
     for folder in find_run_dirs(root):
         manifest, _ = read_manifest_file(folder / layout.MANIFEST)
-        if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
+        if manifest is not None and manifest["status"] == layout.FINISHED:
             versions = manifest.get("versions") or {}
             for name in NUMERIC_PACKAGES:
                 if versions.get(name):

@@ -24,7 +24,7 @@ import numpy as np
 from gymnasium.utils import EzPickle
 
 from experiments import layout
-from experiments.layout import CorruptRunError
+from experiments.layout import CorruptRunError, RunLockedError
 from experiments.run_files import read_manifest_file, read_progress_text
 
 LATEST = "LATEST"
@@ -188,7 +188,7 @@ class RunFolder:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:
-                raise CorruptRunError(
+                raise RunLockedError(
                     f"{self.path} is being run by another process; wait for it or stop it"
                 ) from error
             yield

@@ -132,9 +132,9 @@ def load_runs(root: str | Path, include_partial: bool = False) -> tuple[pd.DataF
             problems.append(Problem(run_dir, why, unreadable=True))
             continue
         status = str(manifest["status"])
-        allowed = {layout.STATUS_FINISHED} | ({layout.STATUS_RUNNING} if include_partial else set())
+        allowed = {layout.FINISHED} | ({layout.RUNNING} if include_partial else set())
         if status not in allowed:
-            problems.append(Problem(run_dir, f"status is {status!r}, not {layout.STATUS_FINISHED!r}"))
+            problems.append(Problem(run_dir, f"status is {status!r}, not {layout.FINISHED!r}"))
             continue
         progress, why = read_progress(run_dir / layout.PROGRESS)
         if progress is None:
@@ -142,7 +142,7 @@ def load_runs(root: str | Path, include_partial: bool = False) -> tuple[pd.DataF
             continue
         total, per_epoch, n_epochs = _budget(manifest)
         last_step = float(progress[layout.STEP].iloc[-1])
-        if status == layout.STATUS_FINISHED and not math.isnan(total) and last_step < total:
+        if status == layout.FINISHED and not math.isnan(total) and last_step < total:
             problems.append(
                 Problem(
                     run_dir,

@@ -72,7 +72,7 @@ def finalize(root: str | Path, profile: str, seeds: list[int] | None = None) -> 
     for seed in seeds if seeds is not None else task.budget(profile).seeds:
         out = {label: RunFolder.of(root, NAME, eval_env_id, label, seed) for label in LABELS}
         manifests = [folder.read_manifest() for folder in out.values()]
-        if all(m is not None and m["status"] == layout.STATUS_FINISHED for m in manifests):
+        if all(m is not None and m["status"] == layout.FINISHED for m in manifests):
             lines.append(f"skipped   composition seed {seed} (evaluated before)")
             continue
         sources = [RunFolder.of(root, NAME, env, algo, seed) for env in (env_a, env_b)]
@@ -81,7 +81,7 @@ def finalize(root: str | Path, profile: str, seeds: list[int] | None = None) -> 
             str(folder.path)
             for folder, m in zip(sources, source_manifests, strict=True)
             if m is None
-            or m["status"] != layout.STATUS_FINISHED
+            or m["status"] != layout.FINISHED
             or m["profile"] != profile
             or not (folder.artifacts / layout.WEIGHTS).exists()
         ]
@@ -153,7 +153,7 @@ def finalize(root: str | Path, profile: str, seeds: list[int] | None = None) -> 
                     "git": git_state(),
                     "versions": package_versions(),
                     "hardware": hardware(),
-                    "status": layout.STATUS_FINISHED,
+                    "status": layout.FINISHED,
                     "started_at": now(),
                     "finished_at": now(),
                     "wall_time_s": round(wall, 1),
