@@ -1,6 +1,7 @@
 """The shape of the code base: no import cycles among the project's modules, each command imports only
 what it needs (``plot``, ``tables`` and ``verify`` never torch; training workers never matplotlib, scipy or
-the analysis, the runner never pandas), and SQL's hand-written fast paths are chosen by what a Q network declares, never by its type."""
+the analysis, the runner never pandas), and SQL's hand-written fast paths are chosen by what a Q network
+declares, never by its type."""
 
 from __future__ import annotations
 
