@@ -18,7 +18,8 @@ from experiments import layout
 REQUIRED_MANIFEST = ("experiment", "algo", "env", "seed", "status", "profile")
 
 # Cells pandas reads as missing values (its default ``na_values``), and the booleans it reads as 1 and 0:
-# the analysis parses the values with pandas, so a cell is numeric here exactly when it is numeric there.
+# the analysis parses the values with pandas, so a cell of what runs write (numbers, NaN, booleans) is
+# numeric here as it is there.
 _MISSING_CELLS = frozenset(
     ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>")
     + ("N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
