@@ -29,7 +29,8 @@ from experiments.launchers import (
     interrupt_on_sigterm,
     launch,
 )
-from experiments.layout import CorruptRunError
+from experiments.layout import CorruptRunError, RunFolderError
+from experiments.run_files import find_run_dirs, read_manifest_file
 
 if (
     TYPE_CHECKING
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with interrupt_on_sigterm():
             return args.command(args)
-    except (ConfigError, CorruptRunError, ValueError) as error:
+    except (ConfigError, RunFolderError, ValueError) as error:
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
@@ -247,21 +248,25 @@ def _inspect(specs: Sequence[RunSpec], out: Path, names: list[str], *, starting:
     per run, for folders that cannot be resumed or hold another configuration, and for runs whose initial
     weights (``init_from``) come from a run that is not finished and not part of this request."""
     from experiments.registry import get_experiment
-    from experiments.runner import CONFLICT, CORRUPT, FINISHED, PARTIAL, init_source, inspect_run
+    from experiments.runner import init_source, inspect_run
 
     states = [inspect_run(get_experiment(spec.experiment), spec, out) for spec in specs]
     if not starting:
         return states
-    problems = [state.detail for state in states if state.state in (CORRUPT, CONFLICT) or not state.resumable]
+    problems = [
+        state.detail
+        for state in states
+        if state.state in (layout.CORRUPT, layout.CONFLICT) or not state.resumable
+    ]
     for state in states:
         config = get_experiment(state.spec.experiment).config
-        if state.state not in (FINISHED, PARTIAL) and not config.dependencies() & set(names):
+        if state.state not in (layout.FINISHED, layout.PARTIAL) and not config.dependencies() & set(names):
             try:
                 init_source(config, state.spec, out)
             except ConfigError as error:
                 problems.append(str(error))
     if problems:
-        raise CorruptRunError("\n".join(problems))
+        raise RunFolderError("\n".join(problems))
     return states
 
 
@@ -340,14 +345,12 @@ def _train(args, names: list[str], states: Sequence[RunState], out: Path) -> Non
 
 def cmd_reproduce(args) -> int:
     """Report what is not finished and, with --train, train it; then regenerate every profile root."""
-    from experiments.runner import FINISHED
-
     names = _experiments(args)
     specs = _specs(args, names)
     out = _out(args)
     _check_writable(out)
     states = _inspect(specs, out, names, starting=args.train)
-    not_finished = [state for state in states if state.state != FINISHED]
+    not_finished = [state for state in states if state.state != layout.FINISHED]
     if not_finished:
         _report_not_finished(not_finished, len(states), out, args)
         if args.train:
@@ -382,8 +385,6 @@ def _regenerate(root: Path) -> None:
 
 
 def cmd_status(args) -> int:
-    from experiments.runner import FINISHED, MISSING, PARTIAL, RUN_STATES
-
     out = _out(args)
     _check_not_a_file(out)
     names = _experiments(args)
@@ -397,11 +398,11 @@ def cmd_status(args) -> int:
         print(
             f"{state.state:9s} {_describe(state.folder, out)}  {'; '.join(filter(None, (state.detail, why)))}"
         )
-    extra = (
-        f"; {len(extras)} extra ({sum(s.state == FINISHED for s, _ in extras)} finished)" if extras else ""
-    )
-    print(", ".join(f"{sum(s.state == name for s in states)} {name}" for name in RUN_STATES) + extra)
-    to_train = [state for state in states if state.state in (MISSING, PARTIAL)]
+    n_finished = sum(s.state == layout.FINISHED for s, _ in extras)
+    extra = f"; {len(extras)} extra ({n_finished} finished)" if extras else ""
+    counts = (f"{sum(s.state == name for s in states)} {name}" for name in layout.FOLDER_STATES)
+    print(", ".join(counts) + extra)
+    to_train = [state for state in states if state.state in (layout.MISSING, layout.PARTIAL)]
     if to_train:
         print(_estimate_line(to_train, out, args))
     return 0
@@ -423,7 +424,6 @@ def _extra_runs(
     requested runs: seeds outside the profile's lists, other algos, evaluation runs (their manifest's
     ``kind``). Each with its state and that kind."""
     from experiments.registry import get_experiment
-    from experiments.run_folder import RunFolder
     from experiments.runner import inspect_folder
 
     requested = {
@@ -448,25 +448,17 @@ def _extra_runs(
             ):
                 continue
             state = inspect_folder(folder, budget.steps_per_epoch, budget.n_epochs)
-            try:
-                kind = (RunFolder(folder).read_manifest() or {}).get("kind")
-            except CorruptRunError:
-                kind = None
-            extras.append((state, kind))
+            extras.append((state, (state.manifest or {}).get("kind")))
     return extras
 
 
 def _has_runs(root: Path) -> bool:
-    from experiments.analysis.aggregate import find_run_dirs
-
     return bool(find_run_dirs(root))
 
 
 def _has_finished_runs(root: Path) -> bool:
-    from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
-
     return any(
-        (read_manifest_file(folder / layout.MANIFEST)[0] or {}).get("status") == layout.STATUS_FINISHED
+        (read_manifest_file(folder / layout.MANIFEST)[0] or {}).get("status") == layout.FINISHED
         for folder in find_run_dirs(root)
     )
 
@@ -477,10 +469,8 @@ def _has_finished_runs(root: Path) -> bool:
 def _report_not_finished(not_finished: Sequence[RunState], n_requested: int, out: Path, args) -> None:
     """Up front: how many runs are not finished, which, and what training the missing and partial ones
     costs."""
-    from experiments.runner import MISSING, PARTIAL, RUN_STATES
-
     counts = ", ".join(
-        f"{n} {name}" for name in RUN_STATES if (n := sum(s.state == name for s in not_finished))
+        f"{n} {name}" for name in layout.FOLDER_STATES if (n := sum(s.state == name for s in not_finished))
     )
     print(
         f"{len(not_finished)} of the {n_requested} {args.profile} runs under {out} "
@@ -488,9 +478,9 @@ def _report_not_finished(not_finished: Sequence[RunState], n_requested: int, out
     )
     costs = _ms_per_step(out)
     for state in not_finished:
-        note = _cost_note(state, costs) if state.state in (MISSING, PARTIAL) else state.detail
+        note = _cost_note(state, costs) if state.state in (layout.MISSING, layout.PARTIAL) else state.detail
         print(f"  {state.state:8s} {_describe(state.folder, out):55s} {note}")
-    to_train = [state for state in not_finished if state.state in (MISSING, PARTIAL)]
+    to_train = [state for state in not_finished if state.state in (layout.MISSING, layout.PARTIAL)]
     if to_train:
         print(_estimate_line(to_train, out, args, costs))
 
@@ -513,12 +503,10 @@ def _estimate_line(to_train: Sequence[RunState], out: Path, args, costs: dict | 
 def _ms_per_step(root: Path) -> dict[tuple[str, str], list[float]]:
     """Measured cost of the finished runs under ``root``: (experiment, algo) -> ms per env step of each
     (wall_time_s over budget.total_steps, evaluation included; composition's evaluation runs have none)."""
-    from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
-
     costs: dict[tuple[str, str], list[float]] = {}
     for folder in find_run_dirs(root):
         manifest, _ = read_manifest_file(folder / layout.MANIFEST)
-        if manifest is None or manifest["status"] != layout.STATUS_FINISHED or manifest.get("kind"):
+        if manifest is None or manifest["status"] != layout.FINISHED or manifest.get("kind"):
             continue
         wall, steps = manifest.get("wall_time_s"), (manifest.get("budget") or {}).get("total_steps")
         if isinstance(wall, int | float) and isinstance(steps, int) and steps > 0:

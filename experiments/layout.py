@@ -30,10 +30,19 @@ LOCK = ".lock"
 # constituents -> composition); written by experiments.models.save_weights, small, committed.
 WEIGHTS = "model.zip"
 
-STATUS_RUNNING = "running"
-STATUS_FINISHED = "finished"
-# Stopped by SIGTERM or Ctrl-C: resumes from its last checkpoint when run again.
-STATUS_INTERRUPTED = "interrupted"
+# A run's states, one vocabulary. Its manifest's ``status`` is RUNNING, INTERRUPTED (stopped by SIGTERM or
+# Ctrl-C: resumes from its last checkpoint when run again) or FINISHED. What ``status``, ``reproduce`` and
+# the launchers find in its folder (experiments.runner.inspect_run) is one of FOLDER_STATES: FINISHED;
+# PARTIAL (started: resumes from its checkpoint); MISSING; CORRUPT (a file cannot be read: the folder is
+# left alone); CONFLICT (it holds a run of another profile or preset).
+RUNNING = "running"
+INTERRUPTED = "interrupted"
+FINISHED = "finished"
+PARTIAL = "partial"
+MISSING = "missing"
+CORRUPT = "corrupt"
+CONFLICT = "conflict"
+FOLDER_STATES = (FINISHED, PARTIAL, MISSING, CORRUPT, CONFLICT)
 
 RESULTS = Path("results")
 MAIN_PROFILE = "quick"  # the profile whose runs are results/ itself
@@ -50,8 +59,21 @@ EVAL_DISCOUNTED_RETURN_DEPLOYED = "eval_discounted_return_deployed"
 EVAL_DISCOUNTED_RETURN_EXPLORING = "eval_discounted_return_exploring"
 
 
-class CorruptRunError(RuntimeError):
-    """A run folder that cannot be read or resumed; it is left exactly as it is."""
+class RunFolderError(RuntimeError):
+    """A run folder that cannot be run now; it is left exactly as it is. The message is one line per
+    problem, which the CLI prints as its error."""
+
+
+class CorruptRunError(RunFolderError):
+    """A run folder that cannot be read or resumed."""
+
+
+class RunLockedError(RunFolderError):
+    """A run folder that another process is running."""
+
+
+class RunConflictError(RunFolderError):
+    """A run folder that holds a run of another profile or preset than the one requested."""
 
 
 def env_slug(env_id: str) -> str:

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from experiments import layout
+from experiments.run_files import find_run_dirs, read_manifest_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_PATHS = ("softq", "baselines", "experiments", "pyproject.toml")  # results/ changing is not "dirty"
@@ -49,12 +50,10 @@ def version_differences(root: str | Path) -> list[str]:
     """One line per (package of :data:`NUMERIC_PACKAGES`, version) that finished runs under ``root``
     recorded and that differs from the installed version: regenerated outputs still match, but a rerun
     may not."""
-    from experiments.analysis.aggregate import find_run_dirs, read_manifest_file
-
     recorded: dict[str, Counter] = {name: Counter() for name in NUMERIC_PACKAGES}
     for folder in find_run_dirs(root):
         manifest, _ = read_manifest_file(folder / layout.MANIFEST)
-        if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
+        if manifest is not None and manifest["status"] == layout.FINISHED:
             versions = manifest.get("versions") or {}
             for name in NUMERIC_PACKAGES:
                 if versions.get(name):

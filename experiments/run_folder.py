@@ -24,8 +24,8 @@ import numpy as np
 from gymnasium.utils import EzPickle
 
 from experiments import layout
-from experiments.analysis.aggregate import read_manifest_file, read_progress
-from experiments.layout import CorruptRunError
+from experiments.layout import CorruptRunError, RunLockedError
+from experiments.run_files import read_manifest_file, read_progress_text
 
 LATEST = "LATEST"
 TRAINING_STATE = "training_state.pkl"  # the one file of a checkpoint
@@ -94,7 +94,7 @@ class RunFolder:
 
     def check_progress(self) -> None:
         """Raise CorruptRunError if a finished run's progress.csv is missing, corrupt or truncated."""
-        _, why = read_progress(self.progress_path)
+        _, why = read_progress_text(self.progress_path)
         if why is not None:
             raise CorruptRunError(f"{self.path}: {why}; move the folder away to rerun it")
 
@@ -188,7 +188,7 @@ class RunFolder:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:
-                raise CorruptRunError(
+                raise RunLockedError(
                     f"{self.path} is being run by another process; wait for it or stop it"
                 ) from error
             yield

@@ -36,9 +36,9 @@ from tqdm.auto import tqdm
 import softq  # noqa: F401  (registers the softq/ env ids)
 from experiments import layout
 from experiments.config import ConfigError, ResolvedConfig, TaskConfig
-from experiments.evaluation import evaluate
-from experiments.experiment import Experiment
-from experiments.layout import CorruptRunError
+from experiments.evaluation import Episode, evaluate
+from experiments.experiment import EpochHook, Experiment
+from experiments.layout import CorruptRunError, RunConflictError
 from experiments.metrics import TaskMetrics
 from experiments.models import load_weights, make_model
 from experiments.provenance import git_state, hardware, package_versions
@@ -146,7 +146,7 @@ def init_source(task: TaskConfig, spec: RunSpec, root: str | Path) -> InitSource
     manifest = folder.read_manifest()
     if manifest is None:
         problem = "does not exist"
-    elif manifest["status"] != layout.STATUS_FINISHED:
+    elif manifest["status"] != layout.FINISHED:
         problem = f"is not finished (status {manifest['status']!r})"
     elif manifest["profile"] != spec.profile:
         problem = f"ran with profile {manifest['profile']!r}, not {spec.profile!r}"
@@ -167,11 +167,16 @@ def init_source(task: TaskConfig, spec: RunSpec, root: str | Path) -> InitSource
     )
 
 
+# What a call of :func:`run` did: layout.FINISHED (ran now), SKIPPED (was finished), RESUMED (finished after
+# a resume).
+SKIPPED, RESUMED = "skipped", "resumed"
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     spec: RunSpec
     folder: Path
-    status: str  # "finished" (ran now), "skipped" (was finished), "resumed" (finished after a resume)
+    status: str  # layout.FINISHED, SKIPPED or RESUMED
 
 
 @dataclass(frozen=True)
@@ -214,12 +219,10 @@ def run(
     run_setup = setup(experiment, spec, root)
     folder = run_setup.folder
     manifest = folder.read_manifest()  # a corrupt folder is reported before anything is written into it
-    if manifest is not None and manifest["status"] == layout.STATUS_FINISHED:
+    if manifest is not None and manifest["status"] == layout.FINISHED:
         _check_same_run(manifest, spec, run_setup.config.preset, folder)
         folder.check_progress()
-        return RunOutcome(
-            spec, folder.path, "skipped"
-        )  # without taking the lock: a finished run is never touched
+        return RunOutcome(spec, folder.path, SKIPPED)  # without taking the lock: it is never touched
     # A run that has a checkpoint resumes from it and needs no initial weights any more.
     init = init_source(experiment.config, spec, root) if folder.latest_checkpoint() is None else None
     with folder.exclusive():
@@ -244,120 +247,172 @@ def _run_locked(
     checkpoint_every_s: float,
     on_epoch: Callable[[int], None] | None,
 ) -> RunOutcome:
-    spec, folder, config = run_setup.spec, run_setup.folder, run_setup.config
-    budget = config.budget
-    task = experiment.config
+    """Start or resume the run, train it to the end of its budget and mark it finished, or interrupted."""
+    spec, folder = run_setup.spec, run_setup.folder
+    # Read again under the lock: another process may have finished the run or removed its checkpoint.
     manifest = folder.read_manifest()
     if manifest is not None:
-        _check_same_run(manifest, spec, config.preset, folder)
-        if manifest["status"] == layout.STATUS_FINISHED:
-            return RunOutcome(spec, folder.path, "skipped")
+        _check_same_run(manifest, spec, run_setup.config.preset, folder)
+        if manifest["status"] == layout.FINISHED:
+            return RunOutcome(spec, folder.path, SKIPPED)
     checkpoint = folder.latest_checkpoint()
     if checkpoint is None and init is None:
-        init = init_source(task, spec, root)  # the checkpoint seen before taking the lock is gone
+        init = init_source(experiment.config, spec, root)  # the checkpoint seen before the lock is gone
 
-    eval_env = gym.make(config.env_id)
+    eval_env = gym.make(run_setup.config.env_id)
     metrics = experiment.load("metrics")()
     epoch_hook = experiment.load("epoch_hook")
-    eval_episodes = config.eval_episodes
     if checkpoint is None:
-        model = make_model(config, training_env(config.env_id), seed=spec.seed)
-        if init is not None:
-            load_weights(model, init.weights)
-        epoch, wall_time = 0, 0.0
-        manifest = _new_manifest(run_setup)
-        manifest["resolved"] = model.resolved_arguments
-        if config.algorithm != spec.algo:
-            manifest["algorithm"] = config.algorithm
-        if config.warmup != "random":
-            manifest["warmup"] = config.warmup
-        if init is not None:
-            manifest["init_from"] = init.describe(root)
-        folder.truncate_progress(0)  # a run killed before its first checkpoint starts over
+        model, epoch, wall_time = _start(run_setup, init)
+        manifest = _new_manifest(run_setup, model, init, root)
     else:
-        model, epoch, wall_time = _restore(checkpoint, metrics)
-        folder.truncate_progress(epoch)
-        manifest.setdefault("resumes", []).append({"at": now(), "from_epoch": epoch, "git": git_state()})
-        manifest["status"] = layout.STATUS_RUNNING
-        for stale in ("interrupted_at", "resumes_from_epoch"):  # of an earlier interruption, now resumed
-            manifest.pop(stale, None)
+        assert manifest is not None  # a folder with files but no manifest is corrupt: read_manifest raised
+        model, epoch, wall_time = _resume(folder, checkpoint, metrics)
+        _record_resume(manifest, epoch)
     manifest["commits"] = _commits(manifest)
     folder.write_manifest(manifest)
 
-    callback = CallbackList([metrics.callback(), RunProgress(budget.total_steps)])
-    last_checkpoint = time.monotonic()
-    bar = tqdm(total=budget.n_epochs, initial=epoch, desc=spec.describe(), disable=not progress, unit="epoch")
+    training = _Training(run_setup, model, metrics, eval_env, epoch_hook, epoch, wall_time)
     try:
-        while epoch < budget.n_epochs:
-            started = time.perf_counter()
-            scheduled = {} if epoch_hook is None else epoch_hook(model, epoch, config.schedule, spec.seed)
-            model.learn(budget.steps_per_epoch, reset_num_timesteps=False, callback=callback)
-            epoch += 1
-            deployed = evaluate(
-                model, eval_env, n_episodes=eval_episodes, deterministic=True, run_seed=spec.seed, epoch=epoch
-            )
-            exploring = evaluate(
-                model,
-                eval_env,
-                n_episodes=eval_episodes,
-                deterministic=False,
-                run_seed=spec.seed,
-                epoch=epoch,
-            )
-            wall_time += time.perf_counter() - started
-            row = {
-                layout.EPOCH: epoch,
-                layout.STEP: model.num_timesteps,
-                layout.WALL_TIME: round(wall_time, 3),
-                layout.EVAL_RETURN_DEPLOYED: np.mean([e.undiscounted_return() for e in deployed]),
-                layout.EVAL_RETURN_EXPLORING: np.mean([e.undiscounted_return() for e in exploring]),
-                layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean(
-                    [e.discounted_return(config.gamma) for e in deployed]
-                ),
-                layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean(
-                    [e.discounted_return(config.gamma) for e in exploring]
-                ),
-                **scheduled,
-                **metrics.epoch_metrics(deployed, exploring),
-            }
-            folder.append_progress(row)
-            if epoch == budget.n_epochs or time.monotonic() - last_checkpoint >= checkpoint_every_s:
-                save_checkpoint(folder, model, epoch, wall_time, metrics)
+        training.train_to_end(progress=progress, checkpoint_every_s=checkpoint_every_s, on_epoch=on_epoch)
+        _write_artifacts(experiment, training.model, eval_env, folder)
+    except KeyboardInterrupt:  # SIGTERM or Ctrl-C (the launchers turn both into KeyboardInterrupt)
+        _mark_interrupted(folder, manifest)
+        raise
+    manifest.update(status=layout.FINISHED, finished_at=now(), wall_time_s=round(training.wall_time, 1))
+    folder.write_manifest(manifest)
+    return RunOutcome(spec, folder.path, RESUMED if checkpoint is not None else layout.FINISHED)
+
+
+def _start(run_setup: Setup, init: InitSource | None) -> tuple[BaseAlgorithm, int, float]:
+    """A new model (with ``init``'s weights, if any) at epoch 0; progress.csv of a run killed before its
+    first checkpoint starts over."""
+    config = run_setup.config
+    model = make_model(config, training_env(config.env_id), seed=run_setup.spec.seed)
+    if init is not None:
+        load_weights(model, init.weights)
+    run_setup.folder.truncate_progress(0)
+    return model, 0, 0.0
+
+
+def _resume(folder: RunFolder, checkpoint: Path, metrics: TaskMetrics) -> tuple[BaseAlgorithm, int, float]:
+    """The checkpoint's model, epoch and wall time; progress.csv cut back to the checkpoint's epoch."""
+    model, epoch, wall_time = _restore(checkpoint, metrics)
+    folder.truncate_progress(epoch)
+    return model, epoch, wall_time
+
+
+def _record_resume(manifest: dict[str, Any], epoch: int) -> None:
+    manifest.setdefault("resumes", []).append({"at": now(), "from_epoch": epoch, "git": git_state()})
+    manifest["status"] = layout.RUNNING
+    for stale in ("interrupted_at", "resumes_from_epoch"):  # of an earlier interruption, now resumed
+        manifest.pop(stale, None)
+
+
+def _mark_interrupted(folder: RunFolder, manifest: dict[str, Any]) -> None:
+    checkpoint = folder.latest_checkpoint()
+    manifest.update(
+        status=layout.INTERRUPTED,
+        interrupted_at=now(),
+        resumes_from_epoch=0 if checkpoint is None else checkpoint_epoch(checkpoint),
+    )
+    folder.write_manifest(manifest)
+
+
+def _write_artifacts(
+    experiment: Experiment, model: BaseAlgorithm, eval_env: gym.Env, folder: RunFolder
+) -> None:
+    write_artifacts = experiment.load("write_artifacts")
+    if write_artifacts is not None:
+        folder.artifacts.mkdir(exist_ok=True)
+        write_artifacts(model, eval_env, folder.artifacts)
+
+
+@dataclass
+class _Training:
+    """A run's training from its current epoch to the end of its budget: one progress.csv row per epoch,
+    a checkpoint every ``checkpoint_every_s`` seconds and after the last epoch."""
+
+    run_setup: Setup
+    model: BaseAlgorithm
+    metrics: TaskMetrics
+    eval_env: gym.Env
+    epoch_hook: EpochHook | None
+    epoch: int
+    wall_time: float  # of training and evaluation, summed over the run's epochs (resumes included)
+
+    def train_to_end(
+        self, *, progress: bool, checkpoint_every_s: float, on_epoch: Callable[[int], None] | None
+    ) -> None:
+        spec, budget, folder = self.run_setup.spec, self.run_setup.config.budget, self.run_setup.folder
+        callback = CallbackList([self.metrics.callback(), RunProgress(budget.total_steps)])
+        last_checkpoint = time.monotonic()
+        bar = tqdm(
+            total=budget.n_epochs,
+            initial=self.epoch,
+            desc=spec.describe(),
+            disable=not progress,
+            unit="epoch",
+        )
+        while self.epoch < budget.n_epochs:
+            folder.append_progress(self._train_epoch(callback))
+            if self.epoch == budget.n_epochs or time.monotonic() - last_checkpoint >= checkpoint_every_s:
+                save_checkpoint(folder, self.model, self.epoch, self.wall_time, self.metrics)
                 last_checkpoint = time.monotonic()
             bar.update(1)
             if on_epoch is not None:
                 on_epoch(budget.steps_per_epoch)
         bar.close()
-        write_artifacts = experiment.load("write_artifacts")
-        if write_artifacts is not None:
-            folder.artifacts.mkdir(exist_ok=True)
-            write_artifacts(model, eval_env, folder.artifacts)
-    except KeyboardInterrupt:  # SIGTERM or Ctrl-C (the launchers turn both into KeyboardInterrupt)
-        checkpoint = folder.latest_checkpoint()
-        manifest.update(
-            status=layout.STATUS_INTERRUPTED,
-            interrupted_at=now(),
-            resumes_from_epoch=0 if checkpoint is None else checkpoint_epoch(checkpoint),
+
+    def _train_epoch(self, callback: BaseCallback) -> dict[str, Any]:
+        """Train one epoch and evaluate it; its progress.csv row."""
+        config, seed = self.run_setup.config, self.run_setup.spec.seed
+        started = time.perf_counter()
+        hook = self.epoch_hook
+        scheduled = {} if hook is None else hook(self.model, self.epoch, config.schedule, seed)
+        self.model.learn(config.budget.steps_per_epoch, reset_num_timesteps=False, callback=callback)
+        self.epoch += 1
+        deployed = self._evaluate(deterministic=True)
+        exploring = self._evaluate(deterministic=False)
+        self.wall_time += time.perf_counter() - started
+        return {
+            layout.EPOCH: self.epoch,
+            layout.STEP: self.model.num_timesteps,
+            layout.WALL_TIME: round(self.wall_time, 3),
+            **_returns(deployed, exploring, config.gamma),
+            **scheduled,
+            **self.metrics.epoch_metrics(deployed, exploring),
+        }
+
+    def _evaluate(self, deterministic: bool) -> list[Episode]:
+        return evaluate(
+            self.model,
+            self.eval_env,
+            n_episodes=self.run_setup.config.eval_episodes,
+            deterministic=deterministic,
+            run_seed=self.run_setup.spec.seed,
+            epoch=self.epoch,
         )
-        folder.write_manifest(manifest)
-        raise
-    manifest.update(status=layout.STATUS_FINISHED, finished_at=now(), wall_time_s=round(wall_time, 1))
-    folder.write_manifest(manifest)
-    return RunOutcome(spec, folder.path, "resumed" if checkpoint is not None else "finished")
+
+
+def _returns(deployed: list[Episode], exploring: list[Episode], gamma: float) -> dict[str, float]:
+    """The mean undiscounted and discounted returns of the policy as deployed and as it explores."""
+    return {
+        layout.EVAL_RETURN_DEPLOYED: np.mean([e.undiscounted_return() for e in deployed]),
+        layout.EVAL_RETURN_EXPLORING: np.mean([e.undiscounted_return() for e in exploring]),
+        layout.EVAL_DISCOUNTED_RETURN_DEPLOYED: np.mean([e.discounted_return(gamma) for e in deployed]),
+        layout.EVAL_DISCOUNTED_RETURN_EXPLORING: np.mean([e.discounted_return(gamma) for e in exploring]),
+    }
 
 
 # --- what a run folder holds ------------------------------------------------------------------------
-
-FINISHED, PARTIAL, MISSING, CORRUPT, CONFLICT = "finished", "partial", "missing", "corrupt", "conflict"
-RUN_STATES = (FINISHED, PARTIAL, MISSING, CORRUPT, CONFLICT)
 
 
 @dataclass(frozen=True)
 class RunState:
     """What a run's folder holds, for ``status``, ``reproduce`` and the launchers' step count.
 
-    ``state``: finished; partial (started: resumes from its checkpoint); missing; corrupt (a file cannot be
-    read: the folder is left alone); conflict (it holds a run of another profile or preset)."""
+    ``state``: one of ``layout.FOLDER_STATES``."""
 
     folder: Path
     state: str
@@ -366,6 +421,7 @@ class RunState:
     steps_done: int = 0  # environment steps a (re)start begins from: its checkpoint's; all when finished
     spec: RunSpec | None = None  # None: a folder outside the request (``status`` lists it as extra)
     resumable: bool = True  # False: a partial run whose checkpoint this runner refuses (OlderCheckpointError)
+    manifest: dict[str, Any] | None = None  # the manifest the state was read from; None if it has none
 
     @property
     def steps_to_train(self) -> int:
@@ -377,10 +433,10 @@ def inspect_run(experiment: Experiment, spec: RunSpec, root: str | Path) -> RunS
     run_setup = setup(experiment, spec, root)
     budget = run_setup.config.budget
     state = inspect_folder(run_setup.folder.path, budget.steps_per_epoch, budget.n_epochs)
-    if state.state in (FINISHED, PARTIAL) and (
-        conflict := _conflict(run_setup.folder, spec, run_setup.config.preset)
+    if state.state in (layout.FINISHED, layout.PARTIAL) and (
+        conflict := _conflict(state.manifest or {}, spec, run_setup.config.preset, run_setup.folder)
     ):
-        return RunState(state.folder, CONFLICT, conflict, state.steps_total, spec=spec)
+        return RunState(state.folder, layout.CONFLICT, conflict, state.steps_total, spec=spec)
     return dataclasses.replace(state, spec=spec)
 
 
@@ -390,34 +446,40 @@ def inspect_folder(folder: Path, steps_per_epoch: int, n_epochs: int) -> RunStat
     run_folder = RunFolder(folder)
     try:
         manifest = run_folder.read_manifest()
-        if manifest is None:
-            return RunState(folder, MISSING, "", total)
-        if manifest["status"] == layout.STATUS_FINISHED:
+    except CorruptRunError as error:
+        return RunState(folder, layout.CORRUPT, str(error), total)
+    if manifest is None:
+        return RunState(folder, layout.MISSING, "", total)
+    state = _started_run_state(run_folder, manifest, steps_per_epoch, total)
+    return dataclasses.replace(state, manifest=manifest)
+
+
+def _started_run_state(
+    run_folder: RunFolder, manifest: dict[str, Any], steps_per_epoch: int, total: int
+) -> RunState:
+    folder = run_folder.path
+    try:
+        if manifest["status"] == layout.FINISHED:
             run_folder.check_progress()
-            return RunState(folder, FINISHED, f"profile {manifest['profile']}", total, total)
+            return RunState(folder, layout.FINISHED, f"profile {manifest['profile']}", total, total)
         checkpoint = run_folder.latest_checkpoint()
     except OlderCheckpointError as error:
-        return RunState(
-            folder,
-            PARTIAL,
-            f"profile {manifest['profile']}, {manifest['status']}: {error}",
-            total,
-            resumable=False,
-        )
+        detail = f"profile {manifest['profile']}, {manifest['status']}: {error}"
+        return RunState(folder, layout.PARTIAL, detail, total, resumable=False)
     except CorruptRunError as error:
-        return RunState(folder, CORRUPT, str(error), total)
+        return RunState(folder, layout.CORRUPT, str(error), total)
     resumes = 0 if checkpoint is None else checkpoint_epoch(checkpoint)
     detail = (
         f"profile {manifest['profile']}, {manifest['status']}, {run_folder.epochs_written()} epochs written, "
         f"resumes from epoch {resumes}"
     )
-    return RunState(folder, PARTIAL, detail, total, resumes * steps_per_epoch)
+    return RunState(folder, layout.PARTIAL, detail, total, resumes * steps_per_epoch)
 
 
-def _conflict(folder: RunFolder, spec: RunSpec, preset: str) -> str | None:
+def _conflict(manifest: dict[str, Any], spec: RunSpec, preset: str, folder: RunFolder) -> str | None:
     try:
-        _check_same_run(folder.read_manifest() or {}, spec, preset, folder)
-    except CorruptRunError as error:
+        _check_same_run(manifest, spec, preset, folder)
+    except RunConflictError as error:
         return str(error)
     return None
 
@@ -425,11 +487,13 @@ def _conflict(folder: RunFolder, spec: RunSpec, preset: str) -> str | None:
 # --- manifest -------------------------------------------------------------------------------------
 
 
-def _new_manifest(run_setup: Setup) -> dict[str, Any]:
-    """What ran: the run's resolved configuration (its constructor arguments, defaults filled in, are
-    added as ``resolved`` once the model is built), and where and with what it ran."""
+def _new_manifest(
+    run_setup: Setup, model: BaseAlgorithm, init: InitSource | None, root: str | Path
+) -> dict[str, Any]:
+    """What ran: the run's resolved configuration (with ``model``'s constructor arguments, defaults filled
+    in), the run it started from, and where and with what it ran."""
     spec, config = run_setup.spec, run_setup.config
-    return {
+    manifest = {
         "experiment": spec.experiment,
         "algo": spec.algo,
         "env": config.env_id,
@@ -440,13 +504,21 @@ def _new_manifest(run_setup: Setup) -> dict[str, Any]:
         "hyperparameters": config.hyperparameters,
         "gamma": config.gamma,
         "eval_episodes": config.eval_episodes,
-        "status": layout.STATUS_RUNNING,
+        "status": layout.RUNNING,
         "git": git_state(),
         "versions": package_versions(),
         "hardware": hardware(),
         "started_at": now(),
         "finished_at": None,
+        "resolved": model.resolved_arguments,
     }
+    if config.algorithm != spec.algo:
+        manifest["algorithm"] = config.algorithm
+    if config.warmup != "random":
+        manifest["warmup"] = config.warmup
+    if init is not None:
+        manifest["init_from"] = init.describe(root)
+    return manifest
 
 
 def _commits(manifest: dict[str, Any]) -> list[str]:
@@ -456,10 +528,10 @@ def _commits(manifest: dict[str, Any]) -> list[str]:
 
 
 def _check_same_run(manifest: dict[str, Any], spec: RunSpec, preset: str, folder: RunFolder) -> None:
-    """Raise CorruptRunError if the folder's run recorded another profile or preset than ``spec``'s."""
+    """Raise RunConflictError if the folder's run recorded another profile or preset than ``spec``'s."""
     for key, wanted in (("profile", spec.profile), ("preset", preset)):
         if key in manifest and manifest[key] != wanted:
-            raise CorruptRunError(
+            raise RunConflictError(
                 f"{folder.path} holds a run with {key}={manifest.get(key)!r}, not {wanted!r}; "
                 "use another --out folder (runs are never overwritten)"
             )

@@ -170,6 +170,16 @@ def test_truncated_progress_is_corrupt_for_status_and_run(tmp_path, capsys, no_l
     assert progress.read_bytes() == before
 
 
+def test_a_run_of_another_profile_is_one_line_and_left_alone(tmp_path, capsys, no_launch):
+    folder = _finished_multigoal_smoke_run(tmp_path)
+    before = (folder / layout.MANIFEST).read_bytes()
+    args = _sql_seed_0("run", tmp_path)
+    args[args.index("smoke")] = "quick"
+    assert main(args) == 2
+    _one_error_line(capsys, str(folder), "profile='smoke', not 'quick'")
+    assert (folder / layout.MANIFEST).read_bytes() == before
+
+
 @pytest.mark.parametrize("damage", ["cut mid-line", "a row missing", "manifest not JSON"])
 def test_unreadable_runs_are_left_out_and_verify_refuses(tmp_path, capsys, damage):
     runs = _swimmer_runs(tmp_path)

@@ -14,8 +14,9 @@ import pytest
 from experiments import layout
 from experiments.cli import main
 from experiments.config import ConfigError
+from experiments.layout import CorruptRunError, RunConflictError, RunLockedError
 from experiments.registry import Experiment, get_experiment
-from experiments.runner import CorruptRunError, RunSpec, run
+from experiments.runner import RunSpec, run
 from experiments.tasks.multigoal.training import MultiGoalMetrics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -198,7 +199,7 @@ def test_corrupt_run_folder_is_reported_and_left_alone(tmp_path, content):
 
 def test_run_of_another_profile_is_never_overwritten(tmp_path):
     run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
-    with pytest.raises(CorruptRunError, match="profile='smoke'"):
+    with pytest.raises(RunConflictError, match="profile='smoke'"):
         run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "quick"), tmp_path)
 
 
@@ -236,7 +237,7 @@ def test_a_run_being_run_elsewhere_is_refused(tmp_path):
     folder.mkdir(parents=True)
     with open(folder / ".lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(CorruptRunError, match="being run by another process"):
+        with pytest.raises(RunLockedError, match="being run by another process"):
             run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path)
     assert (
         run(get_experiment("multigoal"), RunSpec("multigoal", "sql", 0, "smoke"), tmp_path).status

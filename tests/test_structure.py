@@ -1,12 +1,15 @@
 """The shape of the code base: no import cycles among the project's modules, each command imports only
-what it needs (``plot``, ``tables`` and ``verify`` never torch; training workers never matplotlib), and
-SQL's hand-written fast paths are chosen by what a Q network declares, never by its type."""
+what it needs (``plot``, ``tables`` and ``verify`` never torch; training workers never matplotlib, scipy or
+the analysis, the runner never pandas), and SQL's hand-written fast paths are chosen by what a Q network
+declares, never by its type."""
 
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,13 +75,35 @@ def test_no_import_cycles():
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
-def _loaded(code: str) -> set[str]:
-    """The top-level modules loaded after running ``code`` in a fresh interpreter."""
-    check = code + "\nimport sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+def _loaded_modules(code: str) -> set[str]:
+    """The modules loaded after running ``code`` in a fresh interpreter."""
+    check = code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))\n"
     result = subprocess.run(
         [sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=True
     )
     return set(result.stdout.split())
+
+
+def _loaded(code: str) -> set[str]:
+    """The top-level modules loaded after running ``code`` in a fresh interpreter."""
+    return {name.split(".")[0] for name in _loaded_modules(code)}
+
+
+@functools.cache
+def _training_worker_modules() -> set[str]:
+    """What a training worker loads: the runner, the launchers and every experiment's training-side code,
+    and a run, trained and then skipped as finished."""
+    with tempfile.TemporaryDirectory() as root:
+        return _loaded_modules(
+            "from experiments import launchers, runner\n"
+            "from experiments.registry import EXPERIMENTS\n"
+            "for e in EXPERIMENTS.values():\n"
+            "    [e.load(name) for name in ('metrics', 'write_artifacts', 'epoch_hook', 'finalize')]\n"
+            "experiment = EXPERIMENTS['multigoal']\n"
+            "spec = runner.RunSpec('multigoal', 'sql', 0, 'smoke')\n"
+            f"assert runner.run(experiment, spec, {root!r}).status == 'finished'\n"
+            f"assert runner.run(experiment, spec, {root!r}).status == 'skipped'\n"
+        )
 
 
 def test_analysis_commands_do_not_import_torch():
@@ -96,18 +121,28 @@ def test_analysis_commands_do_not_import_torch():
     assert not loaded & {"torch", "stable_baselines3"}
 
 
-def test_training_side_does_not_import_matplotlib(tmp_path):
-    """A training worker: the runner, the launchers and every experiment's training-side code, and a run."""
-    loaded = _loaded(
-        "from experiments import launchers, runner\n"
-        "from experiments.registry import EXPERIMENTS\n"
-        "for e in EXPERIMENTS.values():\n"
-        "    [e.load(name) for name in ('metrics', 'write_artifacts', 'epoch_hook', 'finalize')]\n"
-        "experiment = EXPERIMENTS['multigoal']\n"
-        f"runner.run(experiment, runner.RunSpec('multigoal', 'sql', 0, 'smoke'), {str(tmp_path)!r})\n"
-    )
+def test_training_side_does_not_import_matplotlib():
+    loaded = {name.split(".")[0] for name in _training_worker_modules()}
     assert "torch" in loaded
     assert not loaded & {"matplotlib", "seaborn"}
+
+
+def test_training_workers_import_no_analysis_code():
+    """Of the analysis layer a worker loads only the figure declarations (``FigureSpec``) the experiment
+    registry lists: what reads a run's files lives in :mod:`experiments.run_files`, and scipy never loads."""
+    loaded = _training_worker_modules()
+    assert "experiments.run_files" in loaded  # the check sees what it should
+    analysis = {name for name in loaded if name.startswith("experiments.analysis")}
+    assert analysis <= {"experiments.analysis", "experiments.analysis.figure_specs"}
+    assert "scipy" not in {name.split(".")[0] for name in loaded}
+
+
+def test_the_runner_imports_neither_pandas_nor_scipy():
+    """The runner, the launchers and the registry: a worker loads pandas only for a task whose own
+    artifacts are written with it (multigoal's rollouts, composition's and pretraining's tables)."""
+    loaded = _loaded("from experiments import launchers, registry, runner\n")
+    assert "torch" in loaded
+    assert not loaded & {"pandas", "scipy"}
 
 
 def test_no_code_chooses_a_q_networks_computation_by_its_type():

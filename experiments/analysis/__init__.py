@@ -7,21 +7,32 @@ Works on files alone (no torch, SB3 or softq imports). Entry points for the CLI:
 - :func:`make_generic_figures` (``python -m experiments plot``): ``<out_dir>/figures/*.png`` (PDF on request)
 - :func:`make_all`: all three into ``<out_dir>``
 
+Importing this package loads neither pandas nor scipy: every training worker imports the experiment
+registry, which declares its figures with :mod:`experiments.analysis.figure_specs`. The entry points (in
+:mod:`experiments.analysis.outputs`) and aggregate's names below are imported on first use.
+
 Outputs are deterministic: the same runs give byte-identical files. Nothing under ``<root>/runs`` is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from experiments.analysis.aggregate import Problem, Reduction, load_runs, run_values
-from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
-from experiments.analysis.stats import DEFAULT_REPS, DEFAULT_SEED
+if TYPE_CHECKING:
+    from experiments.analysis.aggregate import Problem, Reduction, load_runs, run_values
+    from experiments.analysis.outputs import make_all, make_generic_figures, make_scorecard, make_tables
 
 FIGURES = "figures"
 TABLES = "tables"
 SCORECARD = "SCORECARD.md"
+
+_MODULE_OF = {
+    **dict.fromkeys(("Problem", "Reduction", "load_runs", "run_values"), "experiments.analysis.aggregate"),
+    **dict.fromkeys(
+        ("make_all", "make_generic_figures", "make_scorecard", "make_tables"), "experiments.analysis.outputs"
+    ),
+}
 
 __all__ = [
     "FIGURES",
@@ -38,87 +49,8 @@ __all__ = [
 ]
 
 
-def make_tables(
-    root: str | Path,
-    out_dir: str | Path,
-    specs=None,
-    reps: int = DEFAULT_REPS,
-    seed: int = DEFAULT_SEED,
-    deviations_path: str | Path | None = None,
-) -> tuple[list[Path], list[Problem]]:
-    """Tables of every experiment under ``root/runs`` into ``<out_dir>/tables``.
-
-    ``specs``: list of :class:`experiments.analysis.tables.TableSpec` (default: one per experiment present,
-    from :func:`~experiments.analysis.tables.default_table_spec`). Returns (written paths, problems).
-    """
-    from experiments.analysis import ledger, measures, tables, zoo
-
-    df, problems = load_runs(root)
-    df = measures.add_run_measures(df, root)
-    deviations = ledger.load_deviations(deviations_path)
-    paths = tables.write_tables(df, Path(out_dir) / TABLES, specs, deviations, reps=reps, seed=seed)
-    paths += zoo.write_zoo_tables(df, root, Path(out_dir) / TABLES, deviations, reps=reps, seed=seed)
-    return paths, problems
-
-
-def make_scorecard(
-    root: str | Path,
-    out_path: str | Path,
-    claims=None,
-    reps: int = DEFAULT_REPS,
-    seed: int = DEFAULT_SEED,
-    deviations_path: str | Path | None = None,
-):
-    """Evaluate the paper's claims (``experiments.claims.CLAIMS`` by default) on the finished runs under
-    ``root/runs`` and write the Markdown scorecard to ``out_path``. Returns (claim results, problems)."""
-    from experiments.analysis import ledger, measures, scorecard
-    from experiments.claims import CLAIMS
-
-    df, problems = load_runs(root)
-    df = measures.add_run_measures(df, root)
-    results = scorecard.write_scorecard(
-        df,
-        out_path,
-        claims=CLAIMS if claims is None else claims,
-        deviations=ledger.load_deviations(deviations_path),
-        problems=problems,
-        root=root,
-        reps=reps,
-        seed=seed,
-    )
-    return results, problems
-
-
-def make_generic_figures(
-    root: str | Path,
-    out_dir: str | Path,
-    figure_specs=None,
-    reps: int = DEFAULT_REPS,
-    seed: int = DEFAULT_SEED,
-    formats: Sequence[str] = DEFAULT_FIGURE_FORMATS,
-) -> tuple[list[Path], list[Problem]]:
-    """Generic figures into ``<out_dir>/figures``. ``figure_specs``: list of
-    :class:`experiments.analysis.plots.FigureSpec` (default: a deployed-return
-    curve per experiment); ``formats``: ``png`` and/or ``pdf``. Returns (written paths, problems)."""
-    from experiments.analysis import plots
-
-    df, problems = load_runs(root)
-    paths = plots.write_figures(
-        df, Path(out_dir) / FIGURES, figure_specs, reps=reps, seed=seed, formats=formats
-    )
-    return paths, problems
-
-
-def make_all(
-    root: str | Path,
-    out_dir: str | Path,
-    figure_specs=None,
-    reps: int = DEFAULT_REPS,
-    seed: int = DEFAULT_SEED,
-):
-    """Tables, figures and ``<out_dir>/SCORECARD.md``. Returns (written paths, problems)."""
-    tables_paths, problems = make_tables(root, out_dir, reps=reps, seed=seed)
-    fig_paths, _ = make_generic_figures(root, out_dir, figure_specs, reps=reps, seed=seed)
-    out = Path(out_dir) / SCORECARD
-    make_scorecard(root, out, reps=reps, seed=seed)
-    return tables_paths + fig_paths + [out], problems
+def __getattr__(name: str) -> Any:
+    """The names of ``_MODULE_OF``, imported on first use (PEP 562)."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)

@@ -9,8 +9,6 @@ The table :func:`load_runs` returns has one row per (run, epoch) with the identi
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import layout
+from experiments.run_files import find_run_dirs, read_manifest_file, read_progress_text
 
 # Identifying columns of a run, in this order, then META_COLUMNS, then the progress.csv columns.
 ID_COLUMNS = ("experiment", "env", "algo", "seed", "profile", "preset", "commit")
@@ -35,7 +34,6 @@ GROUP_KEY = ("experiment", "env", "algo", "profile", "preset")
 NO_PRESET = "none"
 UNKNOWN_COMMIT = "unknown"
 
-_REQUIRED_MANIFEST = ("experiment", "algo", "env", "seed", "status", "profile")
 _SEED_DIR = re.compile(r"^seed_(-?\d+)$")
 
 
@@ -64,80 +62,13 @@ class Problem:
         return self.describe()
 
 
-def read_manifest_file(
-    path: Path, required: tuple[str, ...] = _REQUIRED_MANIFEST
-) -> tuple[dict | None, str | None]:
-    """(manifest, None), or (None, why it cannot be used): missing, not JSON, not an object, or without
-    one of the ``required`` fields."""
-    if not path.is_file():
-        return None, f"{layout.MANIFEST} is missing"
-    try:
-        with path.open("rb") as f:
-            manifest = json.loads(f.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return None, f"{layout.MANIFEST} is not valid JSON ({type(e).__name__}: {e})"
-    if not isinstance(manifest, dict):
-        return None, f"{layout.MANIFEST} is not a JSON object"
-    missing = [k for k in required if manifest.get(k) in (None, "")]
-    if missing:
-        return None, f"{layout.MANIFEST} lacks required field(s): {', '.join(missing)}"
-    return manifest, None
-
-
 def read_progress(path: Path) -> tuple[pd.DataFrame | None, str | None]:
-    """(table, None), or (None, why it cannot be used). Besides parsing, a file must be complete: end with
-    a newline (a file cut mid-line was truncated), have as many cells in every row as in its header, and
-    number its epochs 1, 2, ... in order (the runner writes each epoch once, in order)."""
-    if not path.is_file():
-        return None, f"{layout.PROGRESS} is missing"
-    try:
-        with path.open("rb") as f:
-            raw = f.read()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return None, f"{layout.PROGRESS} cannot be parsed ({type(e).__name__}: {str(e).strip()[:120]})"
-    if "\x00" in text:
-        return None, f"{layout.PROGRESS} contains NUL bytes (binary or truncated file)"
-    if text and not text.endswith("\n"):
-        return None, f"{layout.PROGRESS} ends mid-line (truncated)"
-    rows = list(csv.reader(StringIO(text)))
-    widths = {i: len(row) for i, row in enumerate(rows[1:], start=2) if len(row) != len(rows[0])}
-    if rows and widths:
-        line, width = next(iter(widths.items()))
-        return (
-            None,
-            f"{layout.PROGRESS} line {line} has {width} cells, its header {len(rows[0])} "
-            "(truncated or mixed rows)",
-        )
-    try:
-        table = pd.read_csv(StringIO(text))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
-        return None, f"{layout.PROGRESS} cannot be parsed ({type(e).__name__}: {str(e).strip()[:120]})"
-    missing = [c for c in (layout.EPOCH, layout.STEP) if c not in table.columns]
-    if missing:
-        return (
-            None,
-            f"{layout.PROGRESS} lacks column(s) {', '.join(missing)} (columns: {list(table.columns)[:8]})",
-        )
-    if len(table) == 0:
-        return None, f"{layout.PROGRESS} has no rows"
-    for col in table.columns:
-        values = pd.to_numeric(table[col], errors="coerce")
-        bad = values.isna() & table[col].notna()
-        if bad.any():
-            return (
-                None,
-                f"{layout.PROGRESS} column {col!r} has non-numeric values (e.g. {table[col][bad].iloc[0]!r})",
-            )
-        table[col] = values.astype(float)
-    for col in (layout.EPOCH, layout.STEP):
-        if table[col].isna().any():
-            return None, f"{layout.PROGRESS} column {col!r} has empty cells"
-    if (np.diff(table[layout.STEP].to_numpy()) < 0).any():
-        return None, f"{layout.PROGRESS} column 'step' decreases (rows out of order or two runs mixed)"
-    if not np.array_equal(table[layout.EPOCH].to_numpy(), np.arange(1, len(table) + 1)):
-        return None, f"{layout.PROGRESS} epochs are not 1..{len(table)} in order (a row missing or repeated)"
-    return table, None
+    """(table, None), or (None, why it cannot be used: see :func:`experiments.run_files.read_progress_text`).
+    pandas parses the values: its float parser and Python's differ in the last bit of some."""
+    text, why = read_progress_text(path)
+    if text is None:
+        return None, why
+    return pd.read_csv(StringIO(text)).apply(pd.to_numeric, errors="coerce").astype(float), None
 
 
 def _check_identity(run_dir: Path, runs_dir: Path, manifest: dict) -> str | None:
@@ -178,17 +109,6 @@ def _commit(manifest: dict) -> tuple[str, bool]:
     return str(commit), bool(git.get("dirty", False))
 
 
-def find_run_dirs(root: str | Path) -> list[Path]:
-    """Every ``runs/<experiment>/<env>/<algo>/<leaf>`` folder under root that holds a file, sorted. A
-    folder holding nothing but the runner's lock is a run that is starting (or never wrote a file)."""
-    runs_dir = Path(root) / layout.RUNS
-    if not runs_dir.is_dir():
-        return []
-    return sorted(
-        p for p in runs_dir.glob("*/*/*/*") if p.is_dir() and any(f.name != layout.LOCK for f in p.iterdir())
-    )
-
-
 def load_runs(root: str | Path, include_partial: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
     """Read every run folder under ``root/runs`` into one tidy long DataFrame.
 
@@ -212,9 +132,9 @@ def load_runs(root: str | Path, include_partial: bool = False) -> tuple[pd.DataF
             problems.append(Problem(run_dir, why, unreadable=True))
             continue
         status = str(manifest["status"])
-        allowed = {layout.STATUS_FINISHED} | ({layout.STATUS_RUNNING} if include_partial else set())
+        allowed = {layout.FINISHED} | ({layout.RUNNING} if include_partial else set())
         if status not in allowed:
-            problems.append(Problem(run_dir, f"status is {status!r}, not {layout.STATUS_FINISHED!r}"))
+            problems.append(Problem(run_dir, f"status is {status!r}, not {layout.FINISHED!r}"))
             continue
         progress, why = read_progress(run_dir / layout.PROGRESS)
         if progress is None:
@@ -222,7 +142,7 @@ def load_runs(root: str | Path, include_partial: bool = False) -> tuple[pd.DataF
             continue
         total, per_epoch, n_epochs = _budget(manifest)
         last_step = float(progress[layout.STEP].iloc[-1])
-        if status == layout.STATUS_FINISHED and not math.isnan(total) and last_step < total:
+        if status == layout.FINISHED and not math.isnan(total) and last_step < total:
             problems.append(
                 Problem(
                     run_dir,

@@ -109,7 +109,7 @@ def caption(df: pd.DataFrame) -> str:
     budget = aggregate.describe_budget(runs["budget_steps"])
     text = f"profile: {profiles} | budget: {budget} steps | seeds{per}: {'; '.join(parts)}"
     if "status" in df.columns:
-        unfinished = df.loc[df["status"] != layout.STATUS_FINISHED, list(aggregate.RUN_KEY)].drop_duplicates()
+        unfinished = df.loc[df["status"] != layout.FINISHED, list(aggregate.RUN_KEY)].drop_duplicates()
         if len(unfinished):
             text += f" | includes {len(unfinished)} unfinished run(s)"
     return text

@@ -553,7 +553,19 @@ def render_scorecard(
     }
     several_profiles = len({r.profile for r in results if r.profile != "-"}) > 1
     wheres = [_where(r, several_envs[r.claim.id], several_profiles) for r in results]
-    lines = [
+    sections = [
+        _preamble(n_runs),
+        _summary(results, wheres),
+        _details(results, wheres),
+        _paper_budgets(),
+        _deviations(results, deviations),
+        _left_out(problems, root),
+    ]
+    return "\n".join(line for section in sections for line in section) + "\n"
+
+
+def _preamble(n_runs: int) -> list[str]:
+    return [
         "# Scorecard: the paper's claims against our runs",
         "",
         "Haarnoja, Tang, Abbeel, Levine, *Reinforcement Learning with Deep Energy-Based Policies*, "
@@ -565,6 +577,12 @@ def render_scorecard(
         "",
         VERDICT_RULE,
         "",
+    ]
+
+
+def _summary(results: list[ClaimResult], wheres: list[str]) -> list[str]:
+    """One table row per (claim, where), and the count of each verdict."""
+    lines = [
         "## Summary",
         "",
         "| claim | paper | ours | budget (% of the paper's) | seeds | verdict | deviations |",
@@ -583,8 +601,12 @@ def render_scorecard(
         ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
-    lines += ["", "Rows: " + ", ".join(f"{v}: {counts[v]}" for v in VERDICTS) + ".", ""]
-    lines += ["## Details", ""]
+    return [*lines, "", "Rows: " + ", ".join(f"{v}: {counts[v]}" for v in VERDICTS) + ".", ""]
+
+
+def _details(results: list[ClaimResult], wheres: list[str]) -> list[str]:
+    """Per claim: the statement, how it is checked, and one line per (where) with what was found."""
+    lines = ["## Details", ""]
     for claim in dict.fromkeys(r.claim for r in results):
         spec = claim.spec
         lines += [
@@ -597,58 +619,65 @@ def render_scorecard(
         extra = f" Paper's proportion: {spec.paper_rate:g}." if isinstance(spec, RateSpec) else ""
         per_run = "; ".join(dict.fromkeys(tables.protocol(m.metric, m.reduction) for m in spec.measured()))
         lines += [f"Per run: {per_run}.{extra}", ""]
-        for r, where in zip(results, wheres, strict=True):
-            if r.claim is not claim:
-                continue
-            head = f"**{where}**: " if where else ""
-            text = f"- {head}**{r.label}**. Ours: {r.ours}."
-            if r.verdict != NOT_RUN or r.seeds != "-":
-                text += (
-                    f" Seeds: {r.seeds}. Profile {r.profile}, preset {r.preset}; budget {_budget_cell(r)}."
-                )
-                text += f" Commits: {r.commits}."
-            if r.notes:
-                text += f" Notes: {'; '.join(dict.fromkeys(r.notes))}."
-            lines.append(text)
+        lines += [_detail(r, where) for r, where in zip(results, wheres, strict=True) if r.claim is claim]
         lines.append("")
-    lines += [
+    return lines
+
+
+def _detail(r: ClaimResult, where: str) -> str:
+    head = f"**{where}**: " if where else ""
+    text = f"- {head}**{r.label}**. Ours: {r.ours}."
+    if r.verdict != NOT_RUN or r.seeds != "-":
+        text += f" Seeds: {r.seeds}. Profile {r.profile}, preset {r.preset}; budget {_budget_cell(r)}."
+        text += f" Commits: {r.commits}."
+    if r.notes:
+        text += f" Notes: {'; '.join(dict.fromkeys(r.notes))}."
+    return text
+
+
+def _paper_budgets() -> list[str]:
+    return [
         "## The paper's budgets",
         "",
         "A row's budget fraction is its runs' total environment steps over these.",
         "",
+        *(f"- {name}: {b.steps:,} steps: {b.source}." for name, b in PAPER_BUDGETS.items()),
     ]
-    lines += [f"- {name}: {b.steps:,} steps: {b.source}." for name, b in PAPER_BUDGETS.items()]
-    lines += ["", "## Deviations from the paper", ""]
+
+
+def _deviations(results: list[ClaimResult], deviations: list[ledger.Deviation]) -> list[str]:
+    """Which ledger entries apply to which experiment, then each entry once."""
+    lines = ["", "## Deviations from the paper", ""]
     experiments = list(dict.fromkeys(r.claim.experiment for r in results))
     chosen = ledger.applicable(deviations, experiments)
     if not chosen:
-        lines.append("None recorded in experiments/deviations.yaml for these experiments.")
-    else:
-        everywhere = [d.id for d in chosen if "all" in d.applies_to]
+        return [*lines, "None recorded in experiments/deviations.yaml for these experiments."]
+    everywhere = [d.id for d in chosen if "all" in d.applies_to]
+    lines += [
+        "Which entries of `experiments/deviations.yaml` apply where (the summary's deviations column):",
+        "",
+    ]
+    if everywhere:
+        lines.append(f"- **every experiment**: {', '.join(everywhere)}")
+    for experiment in experiments:
+        own = [d.id for d in chosen if "all" not in d.applies_to and d.applies(experiment)]
+        also = " and the entries for every experiment" if everywhere else ""
+        lines.append(f"- **{_ledger_key(experiment)}**: {', '.join(own) or 'no entries of its own'}{also}")
+    lines += ["", "Each entry once:", ""]
+    for d in chosen:
         lines.append(
-            "Which entries of `experiments/deviations.yaml` apply where (the summary's deviations column):"
+            f"- **{d.id}** (applies to: {', '.join(d.applies_to)}): ours: {d.ours} "
+            f"Paper: {d.paper} Why: {d.why}"
         )
-        lines.append("")
-        if everywhere:
-            lines.append(f"- **every experiment**: {', '.join(everywhere)}")
-        for experiment in experiments:
-            own = [d.id for d in chosen if "all" not in d.applies_to and d.applies(experiment)]
-            also = " and the entries for every experiment" if everywhere else ""
-            lines.append(
-                f"- **{_ledger_key(experiment)}**: {', '.join(own) or 'no entries of its own'}{also}"
-            )
-        lines += ["", "Each entry once:", ""]
-        for d in chosen:
-            lines.append(
-                f"- **{d.id}** (applies to: {', '.join(d.applies_to)}): ours: {d.ours} "
-                f"Paper: {d.paper} Why: {d.why}"
-            )
-    lines += ["", "## Runs left out or flagged", ""]
+    return lines
+
+
+def _left_out(problems: list[aggregate.Problem], root: str | Path | None) -> list[str]:
+    lines = ["", "## Runs left out or flagged", ""]
     if not problems:
         lines.append("None.")
-    for p in sorted(problems, key=lambda p: p.path.as_posix()):
-        lines.append(f"- {p.describe(root)}")
-    return "\n".join(lines) + "\n"
+    lines += [f"- {p.describe(root)}" for p in sorted(problems, key=lambda p: p.path.as_posix())]
+    return lines
 
 
 def write_scorecard(

@@ -25,7 +25,7 @@ def manifest(
     n_epochs: int,
     profile: str = "smoke",
     preset: str | None = "paper",
-    status: str = layout.STATUS_FINISHED,
+    status: str = layout.FINISHED,
     commit: str = "0123456789abcdef0123456789abcdef01234567",
     dirty: bool = False,
 ) -> dict:
@@ -44,7 +44,7 @@ def manifest(
         },
         "git": {"commit": commit, "dirty": dirty},
         "started_at": "2026-01-01T00:00:00Z",
-        "finished_at": None if status != layout.STATUS_FINISHED else "2026-01-01T01:00:00Z",
+        "finished_at": None if status != layout.FINISHED else "2026-01-01T01:00:00Z",
     }
 
 

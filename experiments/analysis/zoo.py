@@ -18,6 +18,7 @@ import scipy.stats as sps
 from experiments import layout
 from experiments.analysis import aggregate, ledger, stats
 from experiments.analysis.tables import CONFIDENCE, Rendered, fmt, write_table
+from experiments.run_files import read_manifest_file
 
 # The standard-task experiments (experiments/hyperparams/<name>.yaml) and the order of the table's columns.
 ZOO_EXPERIMENTS = ("pendulum", "mountaincar", "lunarlander")
@@ -100,7 +101,7 @@ def sweep_table(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
 
 def _reward_scale(root: str | Path, run) -> float:
     folder = layout.run_dir(root, run.experiment, run.env, run.algo, run.seed)
-    manifest, why = aggregate.read_manifest_file(folder / layout.MANIFEST, required=("resolved",))
+    manifest, why = read_manifest_file(folder / layout.MANIFEST, required=("resolved",))
     if manifest is None:
         raise ValueError(f"{folder}: {why}")
     return float(manifest["resolved"]["reward_scale"])
