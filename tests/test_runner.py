@@ -160,7 +160,8 @@ def test_finished_run_is_skipped_and_untouched(tmp_path):
         (RunSpec("maze42", "sql", 0, "smoke"), r"unknown experiment 'maze42'; valid experiments: \["),
         (
             RunSpec("multigoal", "ppo", 0, "smoke"),
-            r"unknown algo 'ppo' for multigoal; valid algos: \['ddpg', 'sac', 'sql', 'sql_paper'\]",
+            r"unknown algo 'ppo' for multigoal; valid algos: "
+            r"\['ddpg', 'sac', 'sql', 'sql_clip', 'sql_paper'\]",
         ),
         (
             RunSpec("multigoal", "sql", 0, "huge"),

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import layout
-from experiments.analysis import aggregate, fidelity
+from experiments.analysis import fidelity
 from experiments.claims import (
     LATE_FRACTION,
     Q_MODE_PROMINENCE,
@@ -32,6 +32,7 @@ from experiments.claims import (
     SWIMMER_EXPLORED_X,
     SWIMMER_FINISH_LINE_X,
 )
+from experiments.run_files import read_manifest_file
 
 COMMITS = "commits"
 Q_VALUES = "q_values.csv"  # experiments.tasks.multigoal.Q_VALUES, written by its training side
@@ -200,7 +201,7 @@ def add_run_measures(df: pd.DataFrame, root: str | Path) -> pd.DataFrame:
                     swimmer_measures(extremes["epoch_min_x"].to_numpy(), extremes["epoch_max_x"].to_numpy())
                 )
         artifacts = Path(root) / str(run) / layout.ARTIFACTS
-        manifest, _ = aggregate.read_manifest_file(Path(root) / str(run) / layout.MANIFEST, required=())
+        manifest, _ = read_manifest_file(Path(root) / str(run) / layout.MANIFEST, required=())
         if (artifacts / Q_VALUES).is_file():
             q_values = pd.read_csv(artifacts / Q_VALUES)
             values.update(q_mode_measures(q_values))

@@ -11,11 +11,12 @@ from matplotlib.patches import Circle
 
 from experiments import layout
 from experiments.analysis import fidelity
-from experiments.analysis.aggregate import load_runs, read_manifest_file
+from experiments.analysis.aggregate import load_runs
 from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
 from experiments.analysis.measures import action_bounding
 from experiments.analysis.plots import algo_colours, caption, learner_order, new_figure, save_figure
 from experiments.claims import RUN_LABELS
+from experiments.run_files import read_manifest_file
 from experiments.tasks.multigoal import ACTION_SAMPLES, Q_PLOT_STATES, Q_VALUES, ROLLOUTS
 from softq.envs.multigoal import GOAL_RADIUS, GOALS, POSITION_BOUND, multigoal_reward_surface
 
