@@ -38,16 +38,18 @@ def gaussian_kernel(x: np.ndarray, y: np.ndarray, bandwidth: float = KERNEL_BAND
     return np.exp(-np.maximum(sq, 0.0) / (2.0 * bandwidth**2))
 
 
+def within_sample_mean(x: np.ndarray) -> float:
+    """The mean of k(x_i, x_j) over i != j: the within-sample term of MMD^2_u."""
+    k = gaussian_kernel(x, x)
+    return float((k.sum() - np.trace(k)) / (len(x) * (len(x) - 1)))
+
+
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray, k_yy_mean: float | None = None) -> float:
-    """MMD^2_u between samples ``x`` (n, d) and ``y`` (m, d); ``k_yy_mean`` (the mean of k(y_i, y_j) over
-    i != j) can be passed when y is reused."""
-    n, m = len(x), len(y)
-    k_xx = gaussian_kernel(x, x)
+    """MMD^2_u between samples ``x`` (n, d) and ``y`` (m, d); ``k_yy_mean`` (:func:`within_sample_mean`
+    of y) can be passed when y is reused."""
     if k_yy_mean is None:
-        k_yy = gaussian_kernel(y, y)
-        k_yy_mean = (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
-    k_xx_mean = (k_xx.sum() - np.trace(k_xx)) / (n * (n - 1))
-    return float(k_xx_mean + k_yy_mean - 2.0 * gaussian_kernel(x, y).mean())
+        k_yy_mean = within_sample_mean(y)
+    return float(within_sample_mean(x) + k_yy_mean - 2.0 * gaussian_kernel(x, y).mean())
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,7 @@ def sampler_fidelity(
     targets = target_densities(axis, q)
     rng = np.random.default_rng([FIDELITY_SEED, state_index])
     reference = targets["exp_q"].sample(REFERENCE_DRAWS, rng)
-    k_yy = gaussian_kernel(reference, reference)
-    k_yy_mean = float((k_yy.sum() - np.trace(k_yy)) / (len(reference) * (len(reference) - 1)))
+    k_yy_mean = within_sample_mean(reference)
     n = len(actions)
     null = [mmd2_unbiased(targets["exp_q"].sample(n, rng), reference, k_yy_mean) for _ in range(NULL_REPEATS)]
     scheme_target = targets["squash"] if scheme == "squash" else targets["exp_q"]

@@ -112,15 +112,22 @@ def count_modes(grid: np.ndarray, prominence: float = Q_MODE_PROMINENCE) -> int:
     return int(sum(p >= prominence for p in prominences))
 
 
+def q_grid(q_values: pd.DataFrame, state: int) -> pd.DataFrame | None:
+    """Q(s, .) at state index ``state`` of a q_values.csv table (state, action_x, action_y, q) as a grid
+    (rows: action y, columns: action x); None where it is missing or incomplete."""
+    part = q_values[q_values["state"] == state]
+    grid = part.pivot_table(index="action_y", columns="action_x", values="q", aggfunc="first")
+    complete = len(part) > 0 and grid.size == len(part) and not grid.isna().to_numpy().any()
+    return grid if complete else None
+
+
 def q_mode_measures(q_values: pd.DataFrame) -> dict[str, float]:
-    """Modes of Q(s, .) at each state of ``Q_MODE_STATES`` from a q_values.csv table (state, action_x,
-    action_y, q); NaN for a state whose grid is missing or incomplete."""
+    """Modes of Q(s, .) at each state of ``Q_MODE_STATES`` from a q_values.csv table; NaN for a state
+    whose grid is missing or incomplete."""
     out = {}
     for name, (index, _) in Q_MODE_STATES.items():
-        part = q_values[q_values["state"] == index]
-        grid = part.pivot_table(index="action_y", columns="action_x", values="q", aggfunc="first")
-        complete = len(part) > 0 and grid.size == len(part) and not grid.isna().to_numpy().any()
-        out[name] = float(count_modes(grid.to_numpy())) if complete else math.nan
+        grid = q_grid(q_values, index)
+        out[name] = math.nan if grid is None else float(count_modes(grid.to_numpy()))
     return out
 
 
@@ -129,10 +136,9 @@ def fidelity_measures(q_values: pd.DataFrame, samples: pd.DataFrame, scheme: str
     tables, for a sampler with action bounding ``scheme``; NaN where a state's grid or samples are missing."""
     scores = []
     for index, _ in Q_MODE_STATES.values():
-        part = q_values[q_values["state"] == index]
-        grid = part.pivot_table(index="action_y", columns="action_x", values="q", aggfunc="first")
+        grid = q_grid(q_values, index)
         actions = samples.loc[samples["state"] == index, ["action_x", "action_y"]].to_numpy(float)
-        if grid.size == 0 or grid.size != len(part) or grid.isna().to_numpy().any() or len(actions) < 2:
+        if grid is None or len(actions) < 2:
             return dict.fromkeys(_FIDELITY_MEASURES, math.nan)
         axis = grid.columns.to_numpy(float)
         scores.append(fidelity.sampler_fidelity(axis, grid.to_numpy(float), actions, scheme, index))
