@@ -474,6 +474,35 @@ CLAIMS: tuple[Claim, ...] = (
         source="Sec. 5.1; ledger sql-action-squash",
         spec=CompareSpec("sql_clip", "sql", _ALL_GOALS, "goals_reached", "final"),
     ),
+    # Beyond the paper: Sec. 4's connection to actor-critic. With one SVGD particle, shared by the kernel and
+    # the update (run label sql_single_particle: the code preset otherwise), kappa = 1 and grad kappa = 0,
+    # so the sampler's update is the deterministic policy gradient through the noise input
+    # (tests/test_sql.py). Fixed before any sql_single_particle run: does it commit to one goal, as DDPG?
+    Claim(
+        id="multigoal.single_particle_one_goal",
+        experiment="multigoal",
+        statement="Beyond the paper: SQL with a single SVGD particle, whose sampler update is the "
+        "deterministic policy gradient (Sec. 4), commits to a single goal in every run, as DDPG does.",
+        paper_value="beyond the paper (Sec. 4: without the kernel the update is DDPG-like)",
+        source="Sec. 4, Sec. 5.1",
+        spec=RateSpec("sql_single_particle", "goals_reached", "final", "==", 1, 1.0),
+    ),
+    Claim(
+        id="multigoal.single_particle_vs_sql_goals",
+        experiment="multigoal",
+        statement="Beyond the paper: without SVGD's repulsion SQL covers fewer goals: more single-particle "
+        "than SQL seeds commit to one goal, and they reach fewer goals.",
+        paper_value="beyond the paper (Sec. 4: the repulsive term keeps the sampler from collapsing)",
+        source="Sec. 4, Sec. 5.1",
+        spec=CompareSpec(
+            "sql_single_particle",
+            "sql",
+            Condition("goals_reached", "final", "==", 1),
+            "goals_reached",
+            "final",
+            higher_is_better=False,
+        ),
+    ),
     # ---- C2 and C3: swimmer (Sec. 5.2, Fig. 3a, Fig. 6)
     Claim(
         id="swimmer.sql_stays_forward",

@@ -131,8 +131,10 @@ def amortized_svgd_loss(
     For each state, ``n_particles`` actions a = f(s, xi), xi ~ N(0, I), are drawn in one batch and
     split as the public code does: the first ``n_particles - n_updated`` are *fixed* (no gradient;
     the score and kernel are taken at them), the rest are *updated* (gradients flow through them
-    into the sampler). The loss -mean(<f(xi_j; s), stop_grad(Delta f_j)>) has gradient
-    -E[Delta f . df/dphi], i.e. gradient descent on it moves the sampler along Delta f.
+    into the sampler). With ``n_updated == n_particles`` every particle is both, as in eq. 13 as written
+    (no split); with one such particle kappa = 1 and grad kappa = 0, so the update is the deterministic
+    policy gradient through the noise input (Sec. 4). The loss -mean(<f(xi_j; s), stop_grad(Delta f_j)>)
+    has gradient -E[Delta f . df/dphi], i.e. gradient descent on it moves the sampler along Delta f.
 
     :param sampler: maps features (B, 1, F) and noise (B, K, D) to actions (B, K, D).
     :param score: maps features (B, 1, F) and actions (B, K, D) to grad_a log p(a | s), shape (B, K, D);
@@ -155,13 +157,19 @@ def amortized_svgd_loss(
         noise = noise.to(features.device)
     n_fixed = n_particles - n_updated
     state_features = features[:, None, :]
-    # The fixed particles need only a forward pass (no gradient reaches the sampler through them) and
-    # the score at them; only the updated particles are back-propagated into the sampler.
-    with th.no_grad():
-        fixed_actions = sampler(state_features, noise[:, :n_fixed])
-        grad_log_p = score(
-            state_features if score_features is None else score_features[:, None, :], fixed_actions
-        )
-    updated_actions = sampler(state_features, noise[:, n_fixed:])
+    score_state = state_features if score_features is None else score_features[:, None, :]
+    if n_fixed == 0:
+        # Shared particles: the kernel and the score are taken at the updated particles themselves.
+        updated_actions = sampler(state_features, noise)
+        fixed_actions = updated_actions.detach()
+        with th.no_grad():
+            grad_log_p = score(score_state, fixed_actions)
+    else:
+        # The fixed particles need only a forward pass (no gradient reaches the sampler through them) and
+        # the score at them; only the updated particles are back-propagated into the sampler.
+        with th.no_grad():
+            fixed_actions = sampler(state_features, noise[:, :n_fixed])
+            grad_log_p = score(score_state, fixed_actions)
+        updated_actions = sampler(state_features, noise[:, n_fixed:])
     direction = svgd_direction(fixed_actions, grad_log_p, updated_actions.detach(), rule)
     return -(updated_actions * direction).sum(-1).mean()

@@ -111,7 +111,9 @@ class SQL(OffPolicyAlgorithm):
     :param kernel_n_particles: sampler actions drawn per state for SVGD, fixed plus updated (eq. 13-14;
         code: 16; App. D.1's K = M = 32 read as 64).
     :param kernel_update_ratio: fraction of those particles that are *updated* (receive gradients);
-        the rest are *fixed* (the kernel and the score are evaluated at them). Code: 0.5.
+        the rest are *fixed* (the kernel and the score are evaluated at them). Code: 0.5. With 1.0 every
+        particle is both (eq. 13 as written); one such particle makes the update the deterministic policy
+        gradient (Sec. 4), which needs ``bandwidth_rule="paper"`` (the code's divides by log 1).
     :param bandwidth_rule: ``"code"`` or ``"paper"``, the kernel's bandwidth (App. D.1), see
         :func:`softq.kernels.kernel_bandwidth`.
     :param stats_window_size: window size for the rollout logging, specifying the number of episodes to
@@ -424,19 +426,23 @@ def _check_hyperparameters(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if value_n_particles < 2:
         raise ValueError(f"value_n_particles must be >= 2, got {value_n_particles}")
-    if kernel_n_particles < 2:
-        raise ValueError(f"kernel_n_particles must be >= 2, got {kernel_n_particles}")
+    if kernel_n_particles < 1:
+        raise ValueError(f"kernel_n_particles must be >= 1, got {kernel_n_particles}")
     if bandwidth_rule not in BANDWIDTH_RULES:
         raise ValueError(f"unknown bandwidth_rule {bandwidth_rule!r}; valid: {BANDWIDTH_RULES}")
-    n_updated = int(kernel_n_particles * kernel_update_ratio)
-    n_fixed = kernel_n_particles - n_updated
-    if n_updated < 1 or n_fixed < 1:
-        raise ValueError(
-            f"kernel_update_ratio={kernel_update_ratio} splits {kernel_n_particles} particles into "
-            f"{n_fixed} fixed and {n_updated} updated; both must be >= 1"
-        )
+    if kernel_update_ratio == 1.0:  # every particle both fixed and updated (eq. 13 without the split)
+        n_updated = n_fixed = kernel_n_particles
+    else:
+        n_updated = int(kernel_n_particles * kernel_update_ratio)
+        n_fixed = kernel_n_particles - n_updated
+        if n_updated < 1 or n_fixed < 1:
+            raise ValueError(
+                f"kernel_update_ratio={kernel_update_ratio} splits {kernel_n_particles} particles into "
+                f"{n_fixed} fixed and {n_updated} updated; both must be >= 1 (or use 1.0: all shared)"
+            )
     if bandwidth_rule == "code" and n_fixed < 2:
         raise ValueError(
-            f"the 'code' bandwidth divides by log(n_fixed), so n_fixed must be >= 2, got {n_fixed}"
+            f"the 'code' bandwidth divides by log(n_fixed), so n_fixed must be >= 2, got {n_fixed} "
+            "(use bandwidth_rule='paper')"
         )
     return n_updated

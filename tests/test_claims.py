@@ -50,6 +50,7 @@ def test_registry_is_well_formed():
         "multigoal.sql_q_unimodal_left": 1.0,
         "multigoal.sql_sampler_draws_from_policy": 1.0,
         "multigoal.sql_sampler_beats_uniform": 1.0,
+        "multigoal.single_particle_one_goal": 1.0,
         "swimmer.sql_stays_forward": 1.0,
         "swimmer.sql_crosses": 1.0,
         "swimmer.ddpg_crosses": 0.8,
@@ -69,11 +70,12 @@ def test_registry_is_well_formed():
     compared = {c.source.split(", ", 1)[1]: c.spec for c in paper}
     assert {"Fig. 1", "Fig. 3a", "Fig. 3b", "Fig. 6"} <= {f for s in compared for f in s.split(", ")}
     assert all((s.algo, s.baseline) == ("sql", "ddpg") for s in compared.values())
-    # beyond the paper: the 2017 code's action bounding against the 2018 code's
+    # beyond the paper: the 2017 code's action bounding against the 2018 code's, and Sec. 4's single particle
     beyond = {c.id: (c.spec.algo, c.spec.baseline) for c in comparisons if c not in paper}
     assert beyond == {
         "multigoal.clip_vs_squash_fidelity": ("sql_clip", "sql"),
         "multigoal.clip_vs_squash_goals": ("sql_clip", "sql"),
+        "multigoal.single_particle_vs_sql_goals": ("sql_single_particle", "sql"),
     }
     trends = [c.spec for c in C.CLAIMS if c.kind == "trend"]
     assert {t.metric for t in trends} == {"distance_exploring", "heading_concentration_exploring"}

@@ -36,9 +36,10 @@ def multigoal():
         (dict(tau=0.0), "tau"),
         (dict(tau=1.5), "tau"),
         (dict(value_n_particles=1), "value_n_particles"),
-        (dict(kernel_n_particles=1), "kernel_n_particles"),
+        (dict(kernel_n_particles=0), "kernel_n_particles"),
+        (dict(kernel_n_particles=1), "both must be >= 1"),
         (dict(kernel_update_ratio=0.0), "both must be >= 1"),
-        (dict(kernel_update_ratio=1.0), "both must be >= 1"),
+        (dict(kernel_n_particles=1, kernel_update_ratio=1.0), "n_fixed must be >= 2"),
         (dict(kernel_n_particles=3, kernel_update_ratio=0.7), "n_fixed must be >= 2"),
         (dict(bandwidth_rule="silverman"), "bandwidth_rule"),
         (dict(batch_size=0), "batch_size"),
@@ -177,6 +178,61 @@ def test_a_weights_file_is_refused_in_one_line_naming_its_loader(tmp_path, multi
     model.save(tmp_path / "model")
     with open(tmp_path / "model.zip", "rb") as file:
         assert SQL.load(file).num_timesteps == SQL.load(tmp_path / "model").num_timesteps == 0
+
+
+@pytest.mark.parametrize("action_bounding", ["squash", "clip"])
+def test_one_shared_particle_makes_svgd_the_deterministic_policy_gradient(multigoal, action_bounding):
+    """Sec. 4: with one particle, used by the kernel and the update alike, kappa = 1 and grad kappa = 0, so
+    the sampler's SVGD gradient is that of -mean Q(s, f(s, xi)) through the same xi, plus the tanh term
+    log(1 - a^2 + eps) the 2018 code adds to the target when actions are squashed. (Clip is checked with the
+    sampler's actions inside the box, where its score is Q's gradient.)"""
+    th.manual_seed(0)
+    model = SQL(
+        "MlpPolicy",
+        multigoal,
+        kernel_n_particles=1,
+        kernel_update_ratio=1.0,
+        bandwidth_rule="paper",
+        policy_kwargs=dict(action_bounding=action_bounding),
+        seed=0,
+    )
+    policy = model.policy
+    observations = th.rand(32, 2) * 4 - 2
+    noise = 0.3 * th.randn(32, 1, 2)  # small, so that clip's actions stay in the box
+    policy.sample_noise = lambda *shape, device=None: noise
+    sampler_parameters = list(policy.sampler.parameters())
+
+    svgd_gradient = th.autograd.grad(model.svgd_loss(observations), sampler_parameters)
+
+    actions = policy.sampler(policy.sampler_features(observations)[:, None, :], noise)
+    assert actions.abs().max() < 1
+    objective = policy.qf(policy.features(observations)[:, None, :], actions)
+    if action_bounding == "squash":
+        objective = objective + softq.policies.tanh_log_density_correction(actions)
+    policy_gradient = th.autograd.grad(-objective.mean(), sampler_parameters)
+    for svgd, reference in zip(svgd_gradient, policy_gradient, strict=True):
+        assert reference.abs().max() > 0
+        th.testing.assert_close(svgd, reference, rtol=1e-5, atol=1e-7)  # float32 (SB3 casts observations)
+
+
+def test_more_shared_particles_repel_each_other(multigoal):
+    """With several shared particles the kernel's gradient (the repulsion) enters: the update differs from
+    the deterministic policy gradient of the same particles."""
+    th.manual_seed(0)
+    model = SQL("MlpPolicy", multigoal, kernel_n_particles=4, kernel_update_ratio=1.0, seed=0)
+    policy = model.policy
+    observations = th.rand(8, 2)
+    noise = th.randn(8, 4, 2)
+    policy.sample_noise = lambda *shape, device=None: noise
+    parameters = list(policy.sampler.parameters())
+    svgd_gradient = th.autograd.grad(model.svgd_loss(observations), parameters)
+    actions = policy.sampler(policy.sampler_features(observations)[:, None, :], noise)
+    objective = policy.qf(policy.features(observations)[:, None, :], actions)
+    objective = objective + softq.policies.tanh_log_density_correction(actions)
+    policy_gradient = th.autograd.grad(-objective.mean(), parameters)
+    assert not all(
+        th.allclose(a, b, rtol=1e-2, atol=1e-4) for a, b in zip(svgd_gradient, policy_gradient, strict=True)
+    )
 
 
 def test_target_network_is_hard_copied_every_interval(multigoal):
