@@ -15,6 +15,7 @@ class Episode:
     rewards: list[float] = field(default_factory=list)
     observations: list[Any] = field(default_factory=list)  # from the reset observation to the last one
     infos: list[dict[str, Any]] = field(default_factory=list)  # one per step
+    reset_info: dict[str, Any] = field(default_factory=dict)  # what reset() returned beside the observation
 
     def undiscounted_return(self) -> float:
         return float(np.sum(self.rewards))
@@ -28,8 +29,8 @@ def rollout(
 ) -> Episode:
     """One episode. ``deterministic=False`` is the policy as it acts: SQL's sampler with fresh noise,
     SAC's Gaussian, and DDPG's actor (its OU noise belongs to training, not to the policy)."""
-    obs, _ = env.reset(seed=seed, options=options)
-    episode = Episode(observations=[obs])
+    obs, reset_info = env.reset(seed=seed, options=options)
+    episode = Episode(observations=[obs], reset_info=reset_info)
     done = False
     while not done:
         action, _ = model.predict(obs, deterministic=deterministic)

@@ -119,12 +119,29 @@ def test_every_claim_reads_a_logged_column_or_a_run_measure():
     ant.observe_training_step([{"distance_to_target": 5.0}])
     logged |= set(ant.epoch_metrics([], []))
     logged |= set(MultiGoalMetrics().epoch_metrics([], [Episode(infos=[{"goal": 0}])]))
-    moved = Episode(observations=[np.zeros(29), np.ones(29)])
+    moved = Episode(infos=[{"com_travel_x": 1.0, "com_travel_y": 1.0}])
     logged |= set(PretrainMetrics().epoch_metrics([moved], [moved]))
     logged |= {layout.EVAL_RETURN_DEPLOYED, layout.EVAL_DISCOUNTED_RETURN_DEPLOYED}
     for c in C.CLAIMS:
         for m in c.spec.measured():
             assert m.metric in logged | set(C.RUN_MEASURES), (c.id, m.metric)
+
+
+def test_pretraining_distances_and_headings_by_hand():
+    """Distances and headings are the centre of mass's displacement since reset (the env's com_travel_*)."""
+    from experiments.evaluation import Episode
+    from experiments.tasks.pretrain.training import PretrainMetrics
+
+    def episode(dx: float, dy: float) -> Episode:
+        return Episode(
+            infos=[{"com_travel_x": 0.0, "com_travel_y": 0.0}, {"com_travel_x": dx, "com_travel_y": dy}]
+        )
+
+    exploring = [episode(3.0, 4.0), episode(-3.0, 4.0), episode(0.001, 0.0)]  # the last stayed put
+    row = PretrainMetrics().epoch_metrics([episode(0.0, 2.0)], exploring)
+    assert row["distance_deployed"] == 2.0
+    assert row["distance_exploring"] == pytest.approx((5.0 + 5.0 + 0.001) / 3)
+    assert row["heading_concentration_exploring"] == pytest.approx(0.8)  # ||((0.6, 0.8) + (-0.6, 0.8)) / 2||
 
 
 def test_definitions_agree_with_the_code_and_the_paper_profiles():

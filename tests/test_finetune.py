@@ -24,7 +24,7 @@ from experiments.tasks.pretrain.figures import figure_7
 from softq import SQL
 from softq.schedules import linear_count, log_linear
 
-FINETUNE_ENVS = ("softq/AntWideHallway-v0", "softq/AntNarrowHallway-v0", "softq/AntUMaze-v0")
+FINETUNE_ENVS = ("softq/AntWideHallway-v1", "softq/AntNarrowHallway-v1", "softq/AntUMaze-v0")
 TINY = dict(learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[32, 32]))
 
 
@@ -211,7 +211,7 @@ def test_schedule_hook_sets_temperature_and_noise_set_by_hand(sql):
 
 def test_task_files_agree_on_temperature_and_networks():
     pre, fine = get_experiment("pretrain").config, get_experiment("finetune").config
-    _, source = pre.hyperparameters("sql", "alpha0.1")
+    _, source = pre.hyperparameters("sql", "alpha0.1_clip")
     _, target = fine.hyperparameters("sql_pretrained")
     assert target["schedule"]["alpha"]["start"] == pytest.approx(1.0 / source["reward_scale"]) == 0.1
     assert target["schedule"]["alpha"]["end"] == 0.001 and target["schedule"]["alpha"]["epochs"] == 20
@@ -276,7 +276,7 @@ def test_pretrained_weights_load_on_every_downstream_env(tmp_path, source_algo, 
 
 
 def test_weights_of_another_algorithm_space_or_size_are_refused(tmp_path):
-    ant = gym.make("softq/AntPretrain-v0")
+    ant = gym.make("softq/AntPretrain-v1")
     sql = SQL("MlpPolicy", ant, seed=0, policy_kwargs=dict(net_arch=[32, 32]))
     path = save_weights(sql, tmp_path / "sql.zip")
     with pytest.raises(ValueError, match="holds sql weights"):
@@ -332,8 +332,8 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
     for key, value in captured["state"].items():
         assert th.equal(value, pretrained[key.replace("qf_target", "qf")]), key
     manifest = json.loads((outcome.folder / layout.MANIFEST).read_text())
-    assert manifest["init_from"]["run"] == "runs/pretrain/softq-AntPretrain-v0/sql/seed_0"
-    assert manifest["init_from"]["preset"] == "alpha0.1" and manifest["warmup"] == "policy"
+    assert manifest["init_from"]["run"] == "runs/pretrain/softq-AntPretrain-v1/sql/seed_0"
+    assert manifest["init_from"]["preset"] == "alpha0.1_clip" and manifest["warmup"] == "policy"
     progress = pd.read_csv(outcome.folder / layout.PROGRESS)
     assert progress["alpha"].tolist() == pytest.approx([0.1, 0.1 * 0.01 ** (1 / 20)])
     assert progress["noise_set_size"].tolist() == [32, 31]
@@ -343,11 +343,11 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
 
 
 def test_missing_pretraining_run_names_the_folder_and_the_command(tmp_path):
-    spec = RunSpec("finetune", "ddpg_pretrained", 3, "smoke", env="softq/AntWideHallway-v0")
+    spec = RunSpec("finetune", "ddpg_pretrained", 3, "smoke", env="softq/AntWideHallway-v1")
     with pytest.raises(MissingInitRunError) as error:
         run(get_experiment(spec.experiment), spec, tmp_path)
     message = str(error.value)
-    assert str(layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v0", "ddpg", 3)) in message
+    assert str(layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v1", "ddpg", 3)) in message
     assert "does not exist" in message
     assert (
         "python -m experiments run pretrain --algos ddpg --preset paper --seeds 3 --profile smoke "
@@ -360,26 +360,26 @@ def test_missing_pretraining_run_names_the_folder_and_the_command(tmp_path):
 @pytest.mark.parametrize(
     ("manifest", "problem"),
     [
-        ({"status": "running", "profile": "smoke", "preset": "alpha0.1"}, "is not finished"),
+        ({"status": "running", "profile": "smoke", "preset": "alpha0.1_clip"}, "is not finished"),
         (
-            {"status": "finished", "profile": "quick", "preset": "alpha0.1"},
+            {"status": "finished", "profile": "quick", "preset": "alpha0.1_clip"},
             "ran with profile 'quick', not 'smoke'",
         ),
         (
-            {"status": "finished", "profile": "smoke", "preset": "alpha10"},
-            "ran with preset 'alpha10', not 'alpha0.1'",
+            {"status": "finished", "profile": "smoke", "preset": "alpha0.1"},
+            "ran with preset 'alpha0.1', not 'alpha0.1_clip'",
         ),
-        ({"status": "finished", "profile": "smoke", "preset": "alpha0.1"}, "has no artifacts/model.zip"),
+        ({"status": "finished", "profile": "smoke", "preset": "alpha0.1_clip"}, "has no artifacts/model.zip"),
     ],
 )
 def test_pretraining_run_of_another_configuration_is_refused(tmp_path, manifest, problem):
-    folder = layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v0", "sql", 0)
+    folder = layout.run_dir(tmp_path, "pretrain", "softq/AntPretrain-v1", "sql", 0)
     folder.mkdir(parents=True)
     (folder / layout.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(MissingInitRunError, match=problem):
         run(
             get_experiment("finetune"),
-            RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v0"),
+            RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntNarrowHallway-v1"),
             tmp_path,
         )
 

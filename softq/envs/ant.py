@@ -8,11 +8,17 @@ model from the same wall list that the maze threshold and the tests read.
 id                          arena              reward (every task adds healthy - ctrl - contact, see below)
 ==========================  =================  ==============================================================
 softq/AntMaze-v0            two-passage maze   exp(-d^2 / 2 sigma^2), d = torso distance to the target
-softq/AntPretrain-v0        open floor         ||(v_x, v_y)||, speed of the torso in the plane, any direction
-softq/AntWideHallway-v0     walls y = +-4.0    ||(v_x, v_y)|| (the pretraining reward)
-softq/AntNarrowHallway-v0   walls y = +-1.25   ||(v_x, v_y)|| (the pretraining reward)
+softq/AntPretrain-v1        open floor         ||(v_x, v_y)||, planar speed of the ant's centre of mass, any
+                                               direction
+softq/AntWideHallway-v1     walls y = +-4.0    ||(v_x, v_y)|| (the pretraining reward)
+softq/AntNarrowHallway-v1   walls y = +-1.25   ||(v_x, v_y)|| (the pretraining reward)
 softq/AntUMaze-v0           U-maze             exp(-d^2 / 2 sigma^2)
 ==========================  =================  ==============================================================
+
+The speed is that of the whole ant's centre of mass (the torso's subtree in MuJoCo), as rllab's
+``get_body_comvel("torso")`` pays it, the robot the paper used. The retired ``-v0`` speed ids paid the
+torso body's speed, which its rocking inflates by 5-15% over the centre of mass's (ledger ant-velocity);
+they stay registered, ``speed_of="torso"``, while the quick runs made on them stand in ``results/``.
 
 All five share one observation space, so a network pretrained on one loads unchanged on every other:
 ``Box(-inf, inf, (29,), float64)`` = qpos (15) + qvel (14) of Ant-v5 with
@@ -35,9 +41,10 @@ robot the paper used (Schulman et al. 2015b): healthy reward 0.05 while healthy,
 and with Ant-v5's weights a near-uniform max-ent policy pays about 1.3 per step of control cost, more than
 the healthy reward, so ending the episode early would pay. Episodes terminate when the torso height
 leaves [0.2, 1.0] (our reading of the paper's anti-flip termination: rllab's and Ant-v5's range).
-Velocities are finite differences of the torso position ``qpos[0:2]`` over dt = 0.05 s (5 frames of
-0.01 s); the horizon is 500 steps (25 s) for every task. Actions must have shape (8,) and be finite (else
-``ValueError``); finite actions outside [-1, 1] are clipped before the physics and the control cost.
+Velocities are finite differences of the centre of mass's planar position (v0: of the torso's,
+``qpos[0:2]``) over dt = 0.05 s (5 frames of 0.01 s); the horizon is 500 steps (25 s) for every task.
+Actions must have shape (8,) and be finite (else ``ValueError``); finite actions outside [-1, 1] are
+clipped before the physics and the control cost.
 
 Geometry (metres; the ant starts at the origin, plus Ant-v5's uniform +-0.1 reset noise). The ant's
 legs reach 0.95 m from the torso centre in the rest pose and at most 1.14 m (ankles at their flattest,
@@ -88,6 +95,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import mujoco
+import numpy as np
 from gymnasium import utils
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
 
@@ -127,6 +135,11 @@ NARROW_HALLWAY_HALF_WIDTH = 1.25
 HALLWAY_HALF_LENGTH = 100.0
 
 RewardKind = Literal["speed", "goal"]
+# Whose planar velocity the speed reward pays: the whole ant's centre of mass (rllab's
+# get_body_comvel("torso"), the paper's; the v1 ids) or the torso body (the retired v0 ids, ledger
+# ant-velocity).
+SpeedOf = Literal["com", "torso"]
+SPEED_OF = ("com", "torso")
 
 
 @dataclass(frozen=True)
@@ -294,15 +307,19 @@ _FIXED_LAYOUT_KWARGS = ("exclude_current_positions_from_observation", "include_c
 class AntArenaEnv(AntEnv):
     """Ant-v5 body in an arena of walls, with a speed or a Gaussian goal reward (see module docstring).
 
-    ``arena`` is a key of :data:`ARENAS` or an :class:`ArenaSpec`. The cost weights and the reset noise
-    can be overridden; the observation layout cannot. ``info`` carries ``x_position``, ``y_position``
-    (torso, every step and at reset), ``x_velocity``, ``y_velocity``, the reward terms and, for goal
-    arenas, ``distance_to_target``.
+    ``arena`` is a key of :data:`ARENAS` or an :class:`ArenaSpec`; ``speed_of`` says whose planar velocity
+    the speed reward pays (``"com"``: the whole ant's centre of mass, ``"torso"``: the retired v0 reward). The
+    cost weights and the reset noise can be overridden; the observation layout cannot. ``info`` carries,
+    every step and at reset, ``x_position``, ``y_position`` (torso), ``com_x``, ``com_y`` (centre of mass),
+    ``com_travel_x``, ``com_travel_y`` (its displacement since reset) and ``com_path`` (the planar distance
+    it covered since reset); every step ``x_velocity``, ``y_velocity`` (of the body the reward pays for),
+    the reward terms, and for goal arenas ``distance_to_target`` (torso).
     """
 
     def __init__(
         self,
         arena: str | ArenaSpec = "open",
+        speed_of: SpeedOf = "com",
         ctrl_cost_weight: float = CTRL_COST_WEIGHT,
         contact_cost_weight: float = CONTACT_COST_WEIGHT,
         healthy_reward: float = HEALTHY_REWARD,
@@ -312,6 +329,9 @@ class AntArenaEnv(AntEnv):
         fixed = [k for k in _FIXED_LAYOUT_KWARGS if k in kwargs]
         if fixed:
             raise ValueError(f"the ant observation layout is fixed across tasks; do not pass {fixed}")
+        if speed_of not in SPEED_OF:
+            raise ValueError(f"speed_of must be one of {SPEED_OF}, got {speed_of!r}")
+        self.speed_of = speed_of
         if isinstance(arena, str):
             if arena not in ARENAS:
                 raise ValueError(f"unknown arena {arena!r}; known: {sorted(ARENAS)}")
@@ -337,6 +357,7 @@ class AntArenaEnv(AntEnv):
         utils.EzPickle.__init__(
             self,
             arena,
+            speed_of,
             ctrl_cost_weight,
             contact_cost_weight,
             healthy_reward,
@@ -344,6 +365,9 @@ class AntArenaEnv(AntEnv):
             **kwargs,
         )
         assert self.observation_space.shape == (OBS_DIM,), self.observation_space.shape
+        self._root = self.model.body("torso").id
+        self._com_start = self.com()
+        self._com_path = 0.0
 
     def _initialize_simulation(self) -> tuple[mujoco.MjModel, mujoco.MjData]:
         model = mujoco.MjModel.from_xml_string(arena_xml(self.arena))
@@ -357,17 +381,27 @@ class AntArenaEnv(AntEnv):
         x, y = self.data.qpos[0:2]
         return math.hypot(x - self.arena.target[0], y - self.arena.target[1])
 
+    def com(self) -> np.ndarray:
+        """The planar position of the whole ant's centre of mass (the torso's subtree; walls belong to the
+        world body), at the current state."""
+        return self.data.subtree_com[self._root, :2].copy()
+
     def step(self, action):
         action = checked_action(action, self.action_space, "Ant")
 
-        xy_before = self.data.qpos[0:2].copy()
+        xy_before, com_before = self.data.qpos[0:2].copy(), self.com()
         self.do_simulation(action, self.frame_skip)
-        xy_after = self.data.qpos[0:2].copy()
-        x_velocity, y_velocity = (xy_after - xy_before) / self.dt
+        # mj_step leaves subtree_com at the last substep's start; recompute it (and only the kinematics,
+        # so that the contact forces the cost reads stay the step's) for the new state.
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_comPos(self.model, self.data)
+        xy_after, com_after = self.data.qpos[0:2].copy(), self.com()
+        self._com_path += float(np.linalg.norm(com_after - com_before))
+        paid_before, paid_after = (com_before, com_after) if self.speed_of == "com" else (xy_before, xy_after)
+        x_velocity, y_velocity = (paid_after - paid_before) / self.dt
 
         info: dict[str, Any] = {
-            "x_position": float(xy_after[0]),
-            "y_position": float(xy_after[1]),
+            **self._position_info(),
             "x_velocity": float(x_velocity),
             "y_velocity": float(y_velocity),
         }
@@ -389,8 +423,25 @@ class AntArenaEnv(AntEnv):
             self.render()
         return self._get_obs(), reward, bool(terminated), False, info
 
+    def reset_model(self) -> np.ndarray:
+        observation = super().reset_model()  # set_state runs mj_forward, so subtree_com is current
+        self._com_start, self._com_path = self.com(), 0.0
+        return observation
+
+    def _position_info(self) -> dict[str, float]:
+        com = self.com()
+        return {
+            "x_position": float(self.data.qpos[0]),
+            "y_position": float(self.data.qpos[1]),
+            "com_x": float(com[0]),
+            "com_y": float(com[1]),
+            "com_travel_x": float(com[0] - self._com_start[0]),
+            "com_travel_y": float(com[1] - self._com_start[1]),
+            "com_path": self._com_path,
+        }
+
     def _get_reset_info(self) -> dict[str, float]:
-        info = {"x_position": float(self.data.qpos[0]), "y_position": float(self.data.qpos[1])}
+        info = self._position_info()
         if self.arena.target is not None:
             info["distance_to_target"] = self.distance_to_target()
         return info

@@ -1,4 +1,4 @@
-"""Ant pretraining, figures: Fig. 7 (overhead torso traces) from the finished runs' artifacts."""
+"""Ant pretraining, figures: Fig. 7 (overhead traces) from the finished runs' artifacts."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ def run_columns(root: Path, runs: pd.DataFrame) -> list[tuple[str, list]]:
 def figure_7(
     root: Path, out_dir: Path, profile: str | None = None, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS
 ) -> list[Path]:
-    """Fig. 7: overhead torso traces of the pretrained policies as they act; rows = seeds, columns = alpha
-    (then DDPG and SAC). One figure per profile."""
+    """Fig. 7: overhead traces of the pretrained policies as they act (the centre of mass; the torso in runs
+    of the retired softq/AntPretrain-v0); rows = seeds, columns = alpha (then DDPG and SAC). One figure per
+    profile."""
     df, _ = load_runs(root)
     df = df[df["experiment"] == "pretrain"]
     profiles = [profile] if profile is not None else sorted(df["profile"].unique())
@@ -75,7 +76,7 @@ def figure_7(
             axes[-1, j].set_xlabel("x (m)", fontsize=7)
         suptitle_with_caption(
             fig,
-            f"Ant pretraining: torso traces of {N_TRACES} rollouts of the policy as it acts, "
+            f"Ant pretraining: traces of {N_TRACES} rollouts of the policy as it acts, "
             "from the origin (Fig. 7)",
             part,
         )

@@ -1,4 +1,4 @@
-"""Ant pretraining, training side: the distance metrics, and the artifacts (weights, torso traces)."""
+"""Ant pretraining, training side: the distance metrics and the artifacts (weights, centre-of-mass traces)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ ARTIFACT_SEED_KEY = 10**6  # derived seeds for artifacts never collide with per-
 
 
 class PretrainMetrics(TaskMetrics):
-    """From the evaluation rollouts of the ant pretraining task (Fig. 7), each rollout's planar torso
-    displacement d = (x, y)_end - (x, y)_start (observation entries 0 and 1):
+    """From the evaluation rollouts of the ant pretraining task (Fig. 7), each rollout's planar displacement
+    of the ant's centre of mass d = (x, y)_end - (x, y)_start (the env's ``com_travel_x``, ``com_travel_y``;
+    the body whose speed the reward pays):
 
     - ``distance_deployed``, ``distance_exploring``: mean ||d|| of the deterministic / acting policy's
       rollouts;
@@ -31,9 +32,7 @@ class PretrainMetrics(TaskMetrics):
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
         def displacements(episodes: list[Episode]) -> np.ndarray:
-            return np.array(
-                [np.asarray(e.observations[-1][:2]) - np.asarray(e.observations[0][:2]) for e in episodes]
-            )
+            return np.array([(e.infos[-1]["com_travel_x"], e.infos[-1]["com_travel_y"]) for e in episodes])
 
         d_det, d_exp = displacements(deployed), displacements(exploring)
         norms = np.linalg.norm(d_exp, axis=1)
@@ -58,7 +57,8 @@ def write_artifacts(model: BaseAlgorithm, env: gym.Env, folder: Path) -> None:
         episode = rollout(
             model, env, deterministic=False, seed=derived_seed(run_seed, EVALUATION, ARTIFACT_SEED_KEY, i)
         )
-        rows += [(i, t, float(obs[0]), float(obs[1])) for t, obs in enumerate(episode.observations)]
+        infos = [episode.reset_info, *episode.infos]
+        rows += [(i, t, float(info["com_x"]), float(info["com_y"])) for t, info in enumerate(infos)]
     pd.DataFrame(rows, columns=["rollout", "t", "x", "y"]).to_csv(
         folder / TRACES, index=False, float_format="%.4f"
     )
