@@ -148,7 +148,8 @@ def trajectory_panels(
                 steps = float(np.median(group["budget_steps"]))
                 rows.append((algo, env, profile, preset, fraction, steps, ci.point, ci.low, ci.high))
         title = key[0].describe() if rate else f"mean {reduction} {metric}"
-        paper = {arm: value for arm, value in arms.items() if value is not None}
+        drawn = {row[0] for row in rows}
+        paper = {arm: value for arm, value in arms.items() if value is not None and arm in drawn}
         if rows:
             out.append(Panel(title, rate, pd.DataFrame(rows, columns=PANEL_COLUMNS), paper))
     return out
