@@ -117,7 +117,7 @@ def check_robustness(
         if not unavailable:
             for claim in chosen:
                 changed = scorecard.evaluate_claim(alternative_claim(claim, alternative), table, reps, seed)
-                by_key.update({(claim.id, *r.key[1:]): r for r in changed})
+                by_key.update({r.key: r for r in changed})
         for result in results:
             if result.claim in chosen and result.verdict != scorecard.NOT_RUN:
                 result.alternatives.append(_outcome(alternative, by_key.get(result.key), unavailable))
