@@ -591,6 +591,7 @@ def _plot(root: Path, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS) -> None:
     from experiments.registry import EXPERIMENTS, figure_specs
 
     paths, problems = analysis.make_generic_figures(root, root, figure_specs(), formats=formats)
+    paths += analysis.make_budget_trajectory_figures(root, root, formats=formats)[0]
     for experiment in EXPERIMENTS.values():
         for figure in experiment.figure_makers():
             paths += figure(root, root / analysis.FIGURES, None, formats)

@@ -605,13 +605,15 @@ def test_standard_root_rows_and_unequal_seeds(tmp_path: Path):
 
 
 def _summary_rows(text: str) -> list[list[str]]:
+    """The rows of the summary's tables (one per experiment), without their headers."""
     lines = text.splitlines()
-    rows = []
-    for line in lines[lines.index("## Summary") + 4 :]:
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
-    return rows
+    summary = lines[lines.index("## Summary") : lines.index("## Details")]
+    tables = [line for line in summary if line.startswith("|")]
+    return [
+        [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        for line in tables
+        if not line.startswith(("| claim |", "|---"))
+    ]
 
 
 def test_scorecard_page(tmp_path: Path):
@@ -638,14 +640,17 @@ def test_scorecard_page(tmp_path: Path):
     for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN):
         assert f"**{v}" in text
     lines = text.splitlines()
-    header = lines[lines.index("## Summary") + 2]
-    assert [h.strip() for h in header.strip("|").split("|")] == [
+    summary = lines[lines.index("## Summary") : lines.index("## Details")]
+    headers = [line for line in summary if line.startswith("| claim |")]
+    assert summary.count("### multigoal") == 1 and len(headers) == len({c.experiment for c in C.CLAIMS})
+    assert [h.strip() for h in headers[0].strip("|").split("|")] == [
         "claim",
         "paper",
         "ours",
         "budget (% of the paper's)",
         "seeds",
         "verdict",
+        "robust",
         "deviations",
     ]
     rows = _summary_rows(text)
@@ -658,7 +663,8 @@ def test_scorecard_page(tmp_path: Path):
         # the paper's proportions are percentages; ours are counts and decimals
         assert not re.search(r"\b(100|80|60|20)%", ours)
         assert cells[5] == f"**{r.label}**"
-        assert cells[6] == f"ledger: {claim.experiment}"  # one pointer, not every id
+        assert cells[6] in (f"**{r.robustness}**", r.robustness)
+        assert cells[7] == f"ledger: {claim.experiment}"  # one pointer, not every id
     by_id = {r.claim.id: cells for cells, r in zip(rows, results, strict=True)}
     assert by_id["swimmer.sql_crosses"][2:6] == [
         "6/6",

@@ -75,14 +75,14 @@ def test_fidelity_measures_from_run_tables():
     samples = pd.DataFrame(
         [(s, *a) for s in range(3) for a in exact.sample(100, rng)], columns=["state", "action_x", "action_y"]
     )
-    good = measures.fidelity_measures(q_values, samples, "clip")
+    good = measures.fidelity_measures(measures.fidelity_scores(q_values, samples, "clip"))
     assert good["sampler_at_floor"] == 1.0 and good["sampler_beats_uniform"] == 1.0
     assert good["sampler_mmd"] < good["sampler_mmd_floor"] < good["uniform_mmd"]
     samples[["action_x", "action_y"]] = rng.uniform(-1, 1, size=(300, 2))
-    bad = measures.fidelity_measures(q_values, samples, "clip")
+    bad = measures.fidelity_measures(measures.fidelity_scores(q_values, samples, "clip"))
     assert bad["sampler_at_floor"] == 0.0 and bad["sampler_beats_uniform"] == 0.0
-    missing = measures.fidelity_measures(q_values[q_values["state"] != 2], samples, "clip")
-    assert all(np.isnan(v) for v in missing.values())
+    assert measures.fidelity_scores(q_values[q_values["state"] != 2], samples, "clip") is None
+    assert all(np.isnan(v) for v in measures.fidelity_measures(None).values())
     assert (
         measures.action_bounding({"hyperparameters": {"policy_kwargs": {"action_bounding": "clip"}}})
         == "clip"

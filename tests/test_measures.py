@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from experiments import claims as C
@@ -93,9 +92,15 @@ def test_count_modes_known_surfaces():
 
 def test_q_mode_measures_read_each_state():
     table = synthetic.q_grid_table([bump(-0.6, 0.0), four_goals(), bump(0.6, 0.0) + bump(0.0, 0.6)])
-    got = measures.q_mode_measures(table)
-    assert got == {"q_modes_left": 1.0, "q_modes_origin": 4.0, "q_modes_diagonal": 2.0}
-    incomplete = measures.q_mode_measures(table[table["state"] != 2].iloc[:-1])
+    got = measures.q_mode_measures(measures.q_prominences(table))
+    assert {name: got[name] for name in C.Q_MODE_STATES} == {
+        "q_modes_left": 1.0,
+        "q_modes_origin": 4.0,
+        "q_modes_diagonal": 2.0,
+    }
+    assert got["q_modes_left_runner_up"] == 0.0  # one maximum
+    assert 0.0 < got["q_modes_diagonal_runner_up"] <= 3.0  # the second bump, 3 high
+    incomplete = measures.q_mode_measures(measures.q_prominences(table[table["state"] != 2].iloc[:-1]))
     assert incomplete["q_modes_left"] == 1.0
     assert math.isnan(incomplete["q_modes_origin"]) and math.isnan(incomplete["q_modes_diagonal"])
 
@@ -152,7 +157,7 @@ def test_add_run_measures_on_run_folders(tmp_path: Path):
 
 
 def test_every_run_measure_is_computed():
-    names = set(measures.swimmer_measures(np.zeros(3), np.zeros(3))) | set(C.Q_MODE_STATES)
-    empty = pd.DataFrame(columns=["state", "action_x", "action_y", "q"])
-    names |= set(measures.fidelity_measures(empty, empty, "squash"))
-    assert names == set(C.RUN_MEASURES)
+    names = set(measures.swimmer_measures(np.zeros(3), np.zeros(3)))
+    names |= set(measures.q_mode_measures(dict.fromkeys(C.Q_MODE_STATES)))
+    names |= set(measures.fidelity_measures(None)) | {"goals_reached_origin"}
+    assert names == set(C.RUN_MEASURES) | set(C.ALTERNATIVE_MEASURES)

@@ -5,7 +5,8 @@ Works on files alone (no torch, SB3 or softq imports). Entry points for the CLI:
 - :func:`make_tables` (``python -m experiments tables``): ``<out_dir>/tables/*.{md,csv,tex}``
 - :func:`make_scorecard` (``python -m experiments verify``): ``<out_path>`` (e.g. results/SCORECARD.md)
 - :func:`make_generic_figures` (``python -m experiments plot``): ``<out_dir>/figures/*.png`` (PDF on request)
-- :func:`make_all`: all three into ``<out_dir>``
+- :func:`make_budget_trajectory_figures` (``plot`` too): ``<out_dir>/figures/<experiment>_budget_trajectory``
+- :func:`make_all`: all of them into ``<out_dir>``
 
 Importing this package loads neither pandas nor scipy: every training worker imports the experiment
 registry, which declares its figures with :mod:`experiments.analysis.figure_specs`. The entry points (in
@@ -21,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from experiments.analysis.aggregate import Problem, Reduction, load_runs, run_values
-    from experiments.analysis.outputs import make_all, make_generic_figures, make_scorecard, make_tables
+    from experiments.analysis.outputs import (
+        make_all,
+        make_budget_trajectory_figures,
+        make_generic_figures,
+        make_scorecard,
+        make_tables,
+    )
 
 FIGURES = "figures"
 TABLES = "tables"
@@ -30,7 +37,14 @@ SCORECARD = "SCORECARD.md"
 _MODULE_OF = {
     **dict.fromkeys(("Problem", "Reduction", "load_runs", "run_values"), "experiments.analysis.aggregate"),
     **dict.fromkeys(
-        ("make_all", "make_generic_figures", "make_scorecard", "make_tables"), "experiments.analysis.outputs"
+        (
+            "make_all",
+            "make_budget_trajectory_figures",
+            "make_generic_figures",
+            "make_scorecard",
+            "make_tables",
+        ),
+        "experiments.analysis.outputs",
     ),
 }
 
@@ -42,6 +56,7 @@ __all__ = [
     "Reduction",
     "load_runs",
     "make_all",
+    "make_budget_trajectory_figures",
     "make_generic_figures",
     "make_scorecard",
     "make_tables",

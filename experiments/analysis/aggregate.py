@@ -190,13 +190,23 @@ def load_runs(root: str | Path, include_partial: bool = False) -> tuple[pd.DataF
 # Per-run scalars
 
 
+def last_rows(n_rows: int, fraction: float) -> slice:
+    """The last ``fraction`` of ``n_rows`` rows (rounded up), at least one."""
+    count = max(1, math.ceil(round(fraction * n_rows, 9)))
+    return slice(n_rows - count, n_rows)
+
+
+_FRACTIONAL = ("auc", "late_median")  # the reductions that take a fraction
+
+
 @dataclass(frozen=True)
 class Reduction:
     """How one run's curve becomes one number.
 
     ``final``: the value at the last epoch; ``max``/``min``: over all epochs; ``mean``: over all epochs;
     ``auc``: the time-average over the first ``frac`` of the step budget (trapezoidal area under the
-    metric-vs-step curve over ``[first step, frac * budget]`` divided by that span).
+    metric-vs-step curve over ``[first step, frac * budget]`` divided by that span); ``late_median``: the
+    median over the last ``frac`` of the epochs that log the metric (at least one).
     """
 
     how: str = "final"
@@ -207,20 +217,22 @@ class Reduction:
         if isinstance(spec, Reduction):
             return spec
         how, _, frac = str(spec).partition(":")
-        if how not in ("final", "max", "min", "mean", "auc"):
-            raise ValueError(f"unknown reduction {spec!r}: use final, max, min, mean or auc[:frac]")
-        if how == "auc":
+        if how not in ("final", "max", "min", "mean", "auc", "late_median"):
+            raise ValueError(
+                f"unknown reduction {spec!r}: use final, max, min, mean, auc[:frac] or late_median[:frac]"
+            )
+        if how in _FRACTIONAL:
             f = float(frac) if frac else 1.0
             if not 0.0 < f <= 1.0:
-                raise ValueError(f"auc fraction must be in (0, 1], got {f}")
-            return cls("auc", f)
+                raise ValueError(f"{how} fraction must be in (0, 1], got {f}")
+            return cls(how, f)
         if frac:
-            raise ValueError(f"only auc takes a fraction, got {spec!r}")
+            raise ValueError(f"only {' and '.join(_FRACTIONAL)} take a fraction, got {spec!r}")
         return cls(how)
 
     @property
     def label(self) -> str:
-        return f"auc:{self.frac:g}" if self.how == "auc" else self.how
+        return f"{self.how}:{self.frac:g}" if self.how in _FRACTIONAL else self.how
 
     def describe(self, metric: str) -> str:
         if self.how == "final":
@@ -229,6 +241,8 @@ class Reduction:
             return f"{self.how} of {metric} over all evaluations during training"
         if self.how == "mean":
             return f"mean of {metric} over all evaluations during training"
+        if self.how == "late_median":
+            return f"median of {metric} over the last {self.frac:.0%} of evaluations (at least one)"
         return (
             f"time-average of {metric} over the first {self.frac:.0%} of the step budget "
             "(trapezoidal area under the curve vs. step, divided by the step span)"
@@ -247,6 +261,8 @@ class Reduction:
             return float(values.min())
         if self.how == "mean":
             return float(values.mean())
+        if self.how == "late_median":
+            return float(np.median(values[last_rows(len(values), self.frac)]))
         end = self.frac * (budget if not math.isnan(budget) else steps[-1])
         keep = steps <= end + 1e-9
         if not keep.any():

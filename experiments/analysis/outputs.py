@@ -44,22 +44,20 @@ def make_scorecard(
     deviations_path: str | Path | None = None,
 ):
     """Evaluate the paper's claims (``experiments.claims.CLAIMS`` by default) on the finished runs under
-    ``root/runs`` and write the Markdown scorecard to ``out_path``. Returns (claim results, problems)."""
-    from experiments.analysis import ledger, measures, scorecard
+    ``root/runs``, each row also under the alternative measurements and on fractions of the runs' budget,
+    and write the Markdown scorecard to ``out_path``. Returns (claim results, problems)."""
+    from experiments.analysis import aggregate, ledger, measures, robustness, scorecard, trajectory
     from experiments.claims import CLAIMS
 
-    df, problems = load_runs(root)
-    df = measures.add_run_measures(df, root)
-    results = scorecard.write_scorecard(
-        df,
-        out_path,
-        claims=CLAIMS if claims is None else claims,
-        deviations=ledger.load_deviations(deviations_path),
-        problems=problems,
-        root=root,
-        reps=reps,
-        seed=seed,
-    )
+    runs, problems = load_runs(root)
+    finals = measures.read_final_artifacts(runs, root) if len(runs) else {}
+    measured = measures.add_run_measures(runs, finals=finals)
+    results = scorecard.evaluate_claims(measured, CLAIMS if claims is None else claims, reps=reps, seed=seed)
+    robustness.check_robustness(results, runs, finals, measured, reps=reps, seed=seed)
+    trajectory.check_trajectories(results, runs, reps=reps, seed=seed)
+    n_runs = int(runs[list(aggregate.RUN_KEY)].drop_duplicates().shape[0]) if len(runs) else 0
+    deviations = ledger.load_deviations(deviations_path)
+    scorecard.write_scorecard(results, out_path, deviations, problems, n_runs=n_runs, root=root)
     return results, problems
 
 
@@ -83,6 +81,25 @@ def make_generic_figures(
     return paths, problems
 
 
+def make_budget_trajectory_figures(
+    root: str | Path,
+    out_dir: str | Path,
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+    formats: Sequence[str] = DEFAULT_FIGURE_FORMATS,
+) -> tuple[list[Path], list[Problem]]:
+    """``<out_dir>/figures/<experiment>_budget_trajectory.<format>`` for each experiment under ``root/runs``
+    whose claims have a budget trajectory (:mod:`experiments.analysis.trajectory`). Returns (written paths,
+    problems)."""
+    from experiments.analysis import plots
+
+    df, problems = load_runs(root)
+    paths = plots.write_budget_trajectory_figures(
+        df, Path(out_dir) / FIGURES, reps=reps, seed=seed, formats=formats
+    )
+    return paths, problems
+
+
 def make_all(
     root: str | Path,
     out_dir: str | Path,
@@ -93,6 +110,7 @@ def make_all(
     """Tables, figures and ``<out_dir>/SCORECARD.md``. Returns (written paths, problems)."""
     tables_paths, problems = make_tables(root, out_dir, reps=reps, seed=seed)
     fig_paths, _ = make_generic_figures(root, out_dir, figure_specs, reps=reps, seed=seed)
+    fig_paths += make_budget_trajectory_figures(root, out_dir, reps=reps, seed=seed)[0]
     out = Path(out_dir) / SCORECARD
     make_scorecard(root, out, reps=reps, seed=seed)
     return tables_paths + fig_paths + [out], problems

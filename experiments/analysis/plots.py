@@ -8,10 +8,13 @@ per algorithm. Figures are saved as PNG and PDF with fixed metadata, so the same
   optional reference line (Fig. 6).
 - :func:`plot_mean_std`: mean +- 1 std over seeds per algorithm, one panel per env (Fig. 5).
 - :func:`plot_rliable`: IQM with stratified-bootstrap intervals and a performance profile across tasks.
+- :func:`plot_budget_trajectory`: each arm's success rate against steps over the first 10%, ..., 100% of
+  its budget (:mod:`experiments.analysis.trajectory`), with Wilson bands and the paper's rate.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -32,7 +35,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from experiments import layout  # noqa: E402
 from experiments.algorithms import ALGORITHMS  # noqa: E402
-from experiments.analysis import aggregate, stats, tables  # noqa: E402
+from experiments.analysis import aggregate, stats, tables, trajectory  # noqa: E402
 from experiments.analysis.figure_specs import (  # noqa: E402
     DEFAULT_FIGURE_FORMATS,
     FIGURE_FORMATS,
@@ -416,4 +419,72 @@ def write_figures(
                 continue
             name = spec.name if len(profiles) == 1 else f"{spec.name}__{slug(profile)}"
             paths += save_figure(fig, Path(out_dir) / name, formats)
+    return paths
+
+
+def plot_budget_trajectory(panels: list[trajectory.Panel], experiment: str, df: pd.DataFrame) -> Figure:
+    """An experiment's budget trajectory (:func:`experiments.analysis.trajectory.trajectory_panels`): per env,
+    one panel per success condition (each arm's success rate against steps with its Wilson band, the
+    paper's rate as a dashed line of the arm's colour) or per measure (each arm's mean with a bootstrap
+    band)."""
+    cells = [(panel, env) for panel in panels for env in sorted(panel.rows["env"].unique())]
+    fig = new_figure(4.2 * min(len(cells), 3), 3.4 * math.ceil(len(cells) / 3) + 0.6)
+    grid = fig.subplots(math.ceil(len(cells) / 3), min(len(cells), 3), squeeze=False)
+    order = learner_order(pd.concat([panel.rows["arm"] for panel in panels]))
+    colours = algo_colours(order)
+    several_envs = len({env for _, env in cells}) > 1
+    for ax, (panel, env) in zip(grid.ravel(), cells, strict=False):
+        rows = panel.rows[panel.rows["env"] == env]
+        lines = rows.groupby(["arm", "profile", "preset"], sort=False)
+        several = lines.ngroups > rows["arm"].nunique()
+        for (arm, profile, preset), line in sorted(lines, key=lambda item: order.index(item[0][0])):
+            line = line.sort_values("steps")
+            style = {"color": colours[arm], "linestyle": algo_linestyle(arm)}
+            label = f"{arm} ({profile}, {preset})" if several else arm
+            ax.plot(line["steps"], line["point"], marker="o", markersize=2.5, label=label, **style)
+            ax.fill_between(line["steps"], line["low"], line["high"], color=colours[arm], alpha=0.15)
+            if arm in panel.paper:
+                ax.axhline(panel.paper[arm], color=colours[arm], linestyle="--", linewidth=1.0)
+        if panel.rate:
+            ax.set_ylim(-0.03, 1.03)
+        where = f"{env.split('/')[-1]}: " if several_envs else ""
+        ax.set_title(
+            where + panel.title + ("\n(dashed: the paper's rate)" if panel.paper else ""), fontsize=8
+        )
+        ax.set_xlabel(layout.STEP)
+        ax.set_ylabel("success rate (95% Wilson)" if panel.rate else "mean over seeds (95% bootstrap)")
+        ax.legend(fontsize=7)
+    for ax in grid.ravel()[len(cells) :]:
+        ax.set_visible(False)
+    suptitle_with_caption(
+        fig,
+        f"{experiment}: each claim's success condition (or measure) on the first 10%, 20%, ..., 100% of "
+        "every run's budget",
+        df,
+    )
+    return fig
+
+
+def write_budget_trajectory_figures(
+    df: pd.DataFrame,
+    out_dir: str | Path,
+    reps: int = stats.DEFAULT_REPS,
+    seed: int = stats.DEFAULT_SEED,
+    formats: Sequence[str] = DEFAULT_FIGURE_FORMATS,
+) -> list[Path]:
+    """``<experiment>_budget_trajectory`` for each experiment of ``df`` that has one (one file per profile,
+    named as :func:`write_figures` names them)."""
+    paths: list[Path] = []
+    for experiment in sorted(df["experiment"].unique()) if len(df) else []:
+        d = df[df["experiment"] == experiment]
+        profiles = sorted(d["profile"].unique())
+        for profile in profiles:
+            part = d[d["profile"] == profile]
+            panels = trajectory.trajectory_panels(part, experiment, reps=reps, seed=seed)
+            if not panels:
+                continue
+            name = f"{experiment}_budget_trajectory" + ("" if len(profiles) == 1 else f"__{slug(profile)}")
+            paths += save_figure(
+                plot_budget_trajectory(panels, experiment, part), Path(out_dir) / name, formats
+            )
     return paths

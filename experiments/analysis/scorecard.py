@@ -16,9 +16,12 @@ import pandas as pd
 
 from experiments.analysis import aggregate, ledger, measures, stats, tables
 from experiments.claims import (
+    ALTERNATIVES,
+    BUDGET_INDEPENDENT_SCHEDULES,
     CLAIMS,
     PAPER_BUDGETS,
     RUN_LABELS,
+    TRAJECTORY_FRACTIONS,
     BetterSpec,
     Claim,
     CompareSpec,
@@ -195,6 +198,18 @@ def verdict_label(verdict: str, fractions: list[float]) -> str:
 # ------------------------------------------------------------------------------------------------
 # Evaluating claims on runs
 
+ROBUST, FRAGILE, NOT_APPLICABLE = "robust", "fragile", "n/a"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A claim row read another way (an alternative measurement, or a fraction of the runs' budget):
+    ``verdict`` and ``brief`` as the row's, or ``verdict`` None and ``brief`` why it cannot be read."""
+
+    name: str
+    verdict: str | None
+    brief: str
+
 
 @dataclass
 class ClaimResult:
@@ -216,10 +231,32 @@ class ClaimResult:
     p_value: float = math.nan  # the decisive test's p-value for the claimed direction, where there is one
     n: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Filled by experiments.analysis.robustness and .trajectory: the row under each alternative measurement
+    # that applies to it, diagnostics shown beside it, and the row at each fraction of the runs' budget (or
+    # why it has no trajectory).
+    alternatives: list[Outcome] = field(default_factory=list)
+    diagnostics: list[str] = field(default_factory=list)
+    trajectory: list[Outcome] = field(default_factory=list)
+    no_trajectory: str = ""
 
     @property
     def label(self) -> str:
         return verdict_label(self.verdict, self.fractions)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        """What identifies the row among the claim's results on any runs: claim, env, profile, run label,
+        preset."""
+        return (self.claim.id, self.env, self.profile, self.subject, self.preset)
+
+    @property
+    def robustness(self) -> str:
+        """``fragile`` if an alternative that could be read gives another verdict, ``robust`` if every one
+        gives the same, ``n/a`` if none applies or can be read."""
+        read = [o.verdict for o in self.alternatives if o.verdict is not None]
+        if self.verdict == NOT_RUN or not read:
+            return NOT_APPLICABLE
+        return FRAGILE if any(v != self.verdict for v in read) else ROBUST
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -557,6 +594,7 @@ def render_scorecard(
         _preamble(n_runs),
         _summary(results, wheres),
         _details(results, wheres),
+        _robustness_and_trajectory(),
         _paper_budgets(),
         _deviations(results, deviations),
         _left_out(problems, root),
@@ -581,31 +619,53 @@ def _preamble(n_runs: int) -> list[str]:
 
 
 def _summary(results: list[ClaimResult], wheres: list[str]) -> list[str]:
-    """One table row per (claim, where), and the count of each verdict."""
+    """One table per experiment, one row per (claim, where), and the count of each verdict."""
     lines = [
         "## Summary",
         "",
-        "| claim | paper | ours | budget (% of the paper's) | seeds | verdict | deviations |",
-        "|---|---|---|---|---|---|---|",
+        f"**robust**: every alternative measurement that applies to the row (section "
+        f"[{_ALTERNATIVES_TITLE}](#{_anchor(_ALTERNATIVES_TITLE)})) gives the same verdict; **fragile**: at "
+        "least one gives another (the details say which); n/a: none applies or can be computed. The "
+        "pre-registered verdict stays the verdict.",
+        "",
     ]
-    for r, where in zip(results, wheres, strict=True):
-        claim = r.claim.id + (f" ({where})" if where else "")
-        cells = [
-            claim,
-            r.claim.paper_value,
-            r.brief,
-            _budget_cell(r),
-            r.seeds,
-            f"**{r.label}**",
-            _ledger_key(r.claim.experiment),
+    rows = list(zip(results, wheres, strict=True))
+    for experiment in dict.fromkeys(r.claim.experiment for r in results):
+        lines += [
+            f"### {experiment}",
+            "",
+            "| claim | paper | ours | budget (% of the paper's) | seeds | verdict | robust | deviations |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        for r, where in rows:
+            if r.claim.experiment != experiment:
+                continue
+            claim = r.claim.id + (f" ({where})" if where else "")
+            robustness = f"**{r.robustness}**" if r.robustness == FRAGILE else r.robustness
+            cells = [
+                claim,
+                r.claim.paper_value,
+                r.brief,
+                _budget_cell(r),
+                r.seeds,
+                f"**{r.label}**",
+                robustness,
+                _ledger_key(r.claim.experiment),
+            ]
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("")
     counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
-    return [*lines, "", "Rows: " + ", ".join(f"{v}: {counts[v]}" for v in VERDICTS) + ".", ""]
+    fragile = sum(r.robustness == FRAGILE for r in results)
+    return [
+        *lines,
+        "Rows: " + ", ".join(f"{v}: {counts[v]}" for v in VERDICTS) + f"; fragile: {fragile}.",
+        "",
+    ]
 
 
 def _details(results: list[ClaimResult], wheres: list[str]) -> list[str]:
-    """Per claim: the statement, how it is checked, and one line per (where) with what was found."""
+    """Per claim: the statement, how it is checked, one entry per (where) with what was found and what the
+    alternatives give, and the budget trajectory."""
     lines = ["## Details", ""]
     for claim in dict.fromkeys(r.claim for r in results):
         spec = claim.spec
@@ -619,12 +679,14 @@ def _details(results: list[ClaimResult], wheres: list[str]) -> list[str]:
         extra = f" Paper's proportion: {spec.paper_rate:g}." if isinstance(spec, RateSpec) else ""
         per_run = "; ".join(dict.fromkeys(tables.protocol(m.metric, m.reduction) for m in spec.measured()))
         lines += [f"Per run: {per_run}.{extra}", ""]
-        lines += [_detail(r, where) for r, where in zip(results, wheres, strict=True) if r.claim is claim]
-        lines.append("")
+        own = [(r, where) for r, where in zip(results, wheres, strict=True) if r.claim is claim]
+        for r, where in own:
+            lines += _detail(r, where)
+        lines += ["", *_trajectory_table(own), ""]
     return lines
 
 
-def _detail(r: ClaimResult, where: str) -> str:
+def _detail(r: ClaimResult, where: str) -> list[str]:
     head = f"**{where}**: " if where else ""
     text = f"- {head}**{r.label}**. Ours: {r.ours}."
     if r.verdict != NOT_RUN or r.seeds != "-":
@@ -632,7 +694,91 @@ def _detail(r: ClaimResult, where: str) -> str:
         text += f" Commits: {r.commits}."
     if r.notes:
         text += f" Notes: {'; '.join(dict.fromkeys(r.notes))}."
-    return text
+    lines = [text]
+    if r.verdict != NOT_RUN:
+        lines.append(f"  - Robustness: **{r.robustness}**. {_alternatives_text(r)}")
+    lines += [f"  - {d}" for d in r.diagnostics]
+    return lines
+
+
+def _alternatives_text(r: ClaimResult) -> str:
+    if not r.alternatives:
+        return "No alternative measurement applies."
+    parts = []
+    for o in r.alternatives:
+        if o.verdict is None:
+            parts.append(f"{o.name}: unavailable ({o.brief})")
+        else:
+            flips = " (**flips**)" if o.verdict != r.verdict else ""
+            parts.append(f"{o.name}: {o.verdict}{flips}, {o.brief}")
+    return "; ".join(parts) + "."
+
+
+def _trajectory_table(rows: list[tuple[ClaimResult, str]]) -> list[str]:
+    """The claim's budget trajectory: one table row per fraction of the runs' own budget, one column per
+    (where) that has one; one line for those without, with why."""
+    lines = []
+    run = [(r, where) for r, where in rows if r.verdict != NOT_RUN]
+    without = [(r, where) for r, where in run if not r.trajectory]
+    for reason in dict.fromkeys(r.no_trajectory for r, _ in without):
+        named = [where for r, where in without if r.no_trajectory == reason]
+        scope = f" ({', '.join(named)})" if any(named) and len(named) < len(run) else ""
+        lines.append(f"Budget trajectory{scope}: n/a: {reason}.")
+    with_trajectory = [(r, where) for r, where in run if r.trajectory]
+    if not with_trajectory:
+        return lines
+    if lines:
+        lines.append("")
+    names = [where or r.subject for r, where in with_trajectory]
+    lines += [
+        "Budget trajectory (the same check on the first k% of every run's own budget):",
+        "",
+        "| % of the runs' budget | " + " | ".join(_cell(n) for n in names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
+    for index, outcome in enumerate(with_trajectory[0][0].trajectory):
+        cells = [outcome.name]
+        for r, _ in with_trajectory:
+            o = r.trajectory[index]
+            cells.append(o.brief if o.verdict is None else f"{o.brief}: {o.verdict}")
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+_ALTERNATIVES_TITLE = "Alternative measurements and budget trajectory"
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def _robustness_and_trajectory() -> list[str]:
+    """The alternatives (experiments/claims.py), and which experiments have a budget trajectory."""
+    lines = [
+        f"## {_ALTERNATIVES_TITLE}",
+        "",
+        "Fixed in `experiments/claims.py` (ALTERNATIVES) before any was computed on the runs. Each claim row "
+        "is checked again under every alternative that changes a measure or condition it reads, by the "
+        "same rule; the row is **fragile** if any gives another verdict.",
+        "",
+        *(f"- **{a.name}**: {a.description}. Why: {a.why}." for a in ALTERNATIVES),
+        "",
+        "Budget trajectory: each claim row checked by the same rule on the first "
+        f"{', '.join(percent(f) for f in TRAJECTORY_FRACTIONS)} of every run's own budget (its per-epoch "
+        "rows up to that step, the run-level measures recomputed from them), only for the experiments whose "
+        "training does not depend on the total budget, where the first k% of a run is the run a budget of "
+        "k% would have made. Measures read from the final artifacts exist for the final policy only. "
+        "Those experiments and why:",
+        "",
+        *(f"- {name}: {why}." for name, why in BUDGET_INDEPENDENT_SCHEDULES.items()),
+        "",
+        "The figures `figures/<experiment>_budget_trajectory.png` draw each arm's success rate against steps "
+        "(Wilson bands, the paper's rate as a line).",
+        "",
+    ]
+    return lines
 
 
 def _paper_budgets() -> list[str]:
@@ -681,22 +827,18 @@ def _left_out(problems: list[aggregate.Problem], root: str | Path | None) -> lis
 
 
 def write_scorecard(
-    df: pd.DataFrame,
+    results: list[ClaimResult],
     out_path: str | Path,
-    claims=CLAIMS,
     deviations: list[ledger.Deviation] | None = None,
     problems: list[aggregate.Problem] = (),
+    n_runs: int = 0,
     root: str | Path | None = None,
-    reps: int = stats.DEFAULT_REPS,
-    seed: int = stats.DEFAULT_SEED,
-) -> list[ClaimResult]:
-    """Evaluate ``claims`` on ``df`` (from :func:`aggregate.load_runs`, with
-    :func:`measures.add_run_measures` for the run-level measures) and write the Markdown scorecard."""
+) -> None:
+    """Write the Markdown scorecard of ``results`` (:func:`evaluate_claims`, with their alternatives and
+    trajectories where :mod:`experiments.analysis.robustness` and :mod:`~experiments.analysis.trajectory`
+    added them) to ``out_path``."""
     deviations = ledger.load_deviations() if deviations is None else deviations
-    results = evaluate_claims(df, claims, reps=reps, seed=seed)
-    n_runs = int(df[list(aggregate.RUN_KEY)].drop_duplicates().shape[0]) if len(df) else 0
     text = render_scorecard(results, deviations, problems, n_runs=n_runs, root=root)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(text.encode("utf-8"))
-    return results
