@@ -690,6 +690,8 @@ Q_MODE_RUNNER_UP: dict[str, str] = {name: f"{name}_runner_up" for name in Q_MODE
 ALTERNATIVE_MEASURES: dict[str, str] = {
     "goals_reached_origin": "distinct goals (0-4) in whose radius the final policy's 20 rollouts from the "
     "origin end (artifacts/rollouts.csv, the rollouts Fig. 1 draws)",
+    "goals_reached_noise_on_origin": "distinct goals (0-4) in whose radius 20 rollouts from the origin of "
+    "the final actor with its training noise end (artifacts/rollouts_noise_on.csv; DDPG, TD3)",
     **{
         runner_up: f"the largest prominence of a local maximum of Q(s, .) other than the highest at s = "
         f"({Q_MODE_STATES[name][1][0]:g}, {Q_MODE_STATES[name][1][1]:g}) (0 if it has no other): how far "

@@ -16,12 +16,22 @@ from experiments.evaluation import Episode
 
 
 class TaskMetrics:
-    """No task metrics: returns only. Subclasses override what they need."""
+    """No task metrics: returns only. Subclasses override what they need.
+
+    ``evaluates_behaviour_noise``: whether, for an algorithm that trains with action noise (DDPG, TD3), the
+    runner also evaluates the actor with that noise on every epoch and passes the episodes to
+    :meth:`behaviour_noise_metrics`."""
+
+    evaluates_behaviour_noise = False
 
     def observe_training_step(self, infos: list[dict[str, Any]]) -> None:
         """Called after every environment step of training with the VecEnv's infos."""
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
+        return {}
+
+    def behaviour_noise_metrics(self, episodes: list[Episode]) -> dict[str, float]:
+        """The columns of the epoch's evaluation episodes of the actor with its training noise."""
         return {}
 
     def state_dict(self) -> dict[str, Any]:

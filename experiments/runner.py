@@ -31,6 +31,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.noise import ActionNoise
 from tqdm.auto import tqdm
 
 import softq  # noqa: F401  (registers the softq/ env ids)
@@ -374,6 +375,12 @@ class _Training:
         self.epoch += 1
         deployed = self._evaluate(deterministic=True)
         exploring = self._evaluate(deterministic=False)
+        noise = getattr(self.model, "action_noise", None)
+        with_noise = (
+            self.metrics.behaviour_noise_metrics(self._evaluate(deterministic=True, behaviour_noise=noise))
+            if noise is not None and self.metrics.evaluates_behaviour_noise
+            else {}
+        )
         self.wall_time += time.perf_counter() - started
         return {
             layout.EPOCH: self.epoch,
@@ -382,9 +389,10 @@ class _Training:
             **_returns(deployed, exploring, config.gamma),
             **scheduled,
             **self.metrics.epoch_metrics(deployed, exploring),
+            **with_noise,
         }
 
-    def _evaluate(self, deterministic: bool) -> list[Episode]:
+    def _evaluate(self, deterministic: bool, behaviour_noise: ActionNoise | None = None) -> list[Episode]:
         return evaluate(
             self.model,
             self.eval_env,
@@ -392,6 +400,7 @@ class _Training:
             deterministic=deterministic,
             run_seed=self.run_setup.spec.seed,
             epoch=self.epoch,
+            behaviour_noise=behaviour_noise,
         )
 
 

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments import claims as C
@@ -138,6 +139,11 @@ def test_add_run_measures_on_run_folders(tmp_path: Path):
     mg = synthetic.write_run(tmp_path, "multigoal", MG, "sql", 0, {"goals_reached": [2, 4]})
     synthetic.write_artifact(mg, measures.Q_VALUES, synthetic.q_grid_table([bump(0, 0)] * 3))
     synthetic.write_run(tmp_path, "multigoal", MG, "ddpg", 0, {"goals_reached": [1, 1]})  # no artifacts
+    noisy = synthetic.write_run(tmp_path, "multigoal", MG, "ddpg", 1, {"goals_reached": [1, 1]})
+    ends = pd.DataFrame(  # two rollouts end at the goal (5, 0), one at (0, 5), one far from any
+        {"rollout": [0, 1, 2, 3], "t": [29] * 4, "x": [5.0, 4.9, 0.0, 2.0], "y": [0.0, 0.1, 5.0, 2.0]}
+    )
+    synthetic.write_artifact(noisy, measures.ROLLOUTS_NOISE_ON, ends)
     df, problems = aggregate.load_runs(tmp_path)
     assert problems == []
     out = measures.add_run_measures(df, tmp_path)
@@ -149,6 +155,7 @@ def test_add_run_measures_on_run_folders(tmp_path: Path):
     assert (sql["q_modes_origin"] == 1.0).all() and sql["late_forward_x"].isna().all()
     ddpg = out[(out["experiment"] == "multigoal") & (out["algo"] == "ddpg")]
     assert ddpg["q_modes_origin"].isna().all() and (ddpg[measures.COMMITS] == "0123456789").all()
+    assert ddpg.groupby("seed")["goals_reached_noise_on_origin"].first().fillna(-1).tolist() == [-1, 2]
     # the reduction "final" reads a run-level measure back
     vals = aggregate.run_values(out, "late_forward_x", "final").dropna(subset=["value"])
     assert vals["value"].tolist() == [3.0]
@@ -159,5 +166,5 @@ def test_add_run_measures_on_run_folders(tmp_path: Path):
 def test_every_run_measure_is_computed():
     names = set(measures.swimmer_measures(np.zeros(3), np.zeros(3)))
     names |= set(measures.q_mode_measures(dict.fromkeys(C.Q_MODE_STATES)))
-    names |= set(measures.fidelity_measures(None)) | {"goals_reached_origin"}
+    names |= set(measures.fidelity_measures(None)) | {"goals_reached_origin", "goals_reached_noise_on_origin"}
     assert names == set(C.RUN_MEASURES) | set(C.ALTERNATIVE_MEASURES)

@@ -14,6 +14,7 @@ import pytest
 from experiments import layout
 from experiments.cli import main
 from experiments.config import ConfigError
+from experiments.evaluation import rollout
 from experiments.layout import CorruptRunError, RunConflictError, RunLockedError
 from experiments.registry import Experiment, get_experiment
 from experiments.runner import RunSpec, run
@@ -142,6 +143,50 @@ def test_same_seed_gives_same_progress(tmp_path, algo):
     second = _progress(tmp_path / "b", "multigoal", algo).drop(columns=layout.WALL_TIME)
     pd.testing.assert_frame_equal(first, second)
     assert len(first) == 3
+
+
+def test_evaluating_ddpg_with_its_training_noise_leaves_its_training_alone(tmp_path, monkeypatch):
+    """goals_reached_noise_on comes from extra evaluation episodes of the actor with its OU noise; they draw
+    from numpy's global generator, which training also draws from, so the run must be the one it would
+    be without them: every other column and the weights equal."""
+    spec = RunSpec("multigoal", "ddpg", 0, "smoke")
+    with_noise = run(get_experiment("multigoal"), spec, tmp_path / "a")
+    monkeypatch.setattr(MultiGoalMetrics, "evaluates_behaviour_noise", False)
+    without = run(get_experiment("multigoal"), spec, tmp_path / "b")
+    first = _progress(tmp_path / "a", "multigoal", "ddpg").drop(columns=layout.WALL_TIME)
+    second = _progress(tmp_path / "b", "multigoal", "ddpg").drop(columns=layout.WALL_TIME)
+    assert "goals_reached_noise_on" in first and "goals_reached_noise_on" not in second
+    pd.testing.assert_frame_equal(first.drop(columns="goals_reached_noise_on"), second)
+    assert first["goals_reached_noise_on"].between(0, 4).all()
+    artifacts = with_noise.folder / layout.ARTIFACTS
+    assert (artifacts / "rollouts_noise_on.csv").is_file()
+    for name in ("rollouts.csv", "q_values.csv"):
+        assert (artifacts / name).read_bytes() == (without.folder / layout.ARTIFACTS / name).read_bytes()
+    noisy = pd.read_csv(artifacts / "rollouts_noise_on.csv")
+    plain = pd.read_csv(artifacts / "rollouts.csv")
+    assert not noisy[["x", "y"]].equals(plain[["x", "y"]])  # the noise moves the point mass
+    assert noisy.groupby("rollout")[["x", "y"]].last().drop_duplicates().shape[0] > 1  # differently each time
+
+
+def test_behaviour_noise_rollouts_repeat_at_a_seed_and_restore_numpy():
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.noise import OrnsteinUhlenbeckActionNoise
+
+    env = gym.make("softq/MultiGoal-v0")
+    noise = OrnsteinUhlenbeckActionNoise(np.zeros(2), 0.3 * np.ones(2))
+    model = DDPG("MlpPolicy", env, action_noise=noise, seed=0)
+    np.random.seed(123)  # noqa: NPY002  (SB3's noise draws from the global generator)
+    state = np.random.get_state()[1].copy()  # noqa: NPY002
+    a, b = (rollout(model, env, deterministic=True, seed=5, behaviour_noise=(noise, 7)) for _ in range(2))
+    c = rollout(model, env, deterministic=True, seed=5, behaviour_noise=(noise, 8))
+    plain = rollout(model, env, deterministic=True, seed=5)
+    assert np.array_equal(np.random.get_state()[1], state)  # noqa: NPY002  (the global generator untouched)
+    assert np.array_equal(a.observations, b.observations)
+    assert not np.array_equal(a.observations, c.observations)
+    assert not np.array_equal(a.observations, plain.observations)
+    assert np.array_equal(noise.noise_prev, np.zeros(2))  # the model's own noise process untouched
 
 
 def test_finished_run_is_skipped_and_untouched(tmp_path):

@@ -48,6 +48,7 @@ COMMITS = "commits"
 Q_VALUES = "q_values.csv"  # experiments.tasks.multigoal.Q_VALUES, written by its training side
 ACTION_SAMPLES = "action_samples.csv"  # experiments.tasks.multigoal.ACTION_SAMPLES
 ROLLOUTS = "rollouts.csv"  # experiments.tasks.multigoal.ROLLOUTS
+ROLLOUTS_NOISE_ON = "rollouts_noise_on.csv"  # experiments.tasks.multigoal.ROLLOUTS_NOISE_ON
 _SHORT = 10  # characters of a commit id, as aggregate.describe_commits
 
 
@@ -257,6 +258,7 @@ class FinalArtifacts:
     q_prominences: Mapping[str, np.ndarray | None] | None = None
     fidelity: tuple[fidelity.Fidelity, ...] | None = None
     goals_reached_origin: float | None = None
+    goals_reached_noise_on_origin: float | None = None
 
 
 def read_final_artifacts(df: pd.DataFrame, root: str | Path) -> dict[str, FinalArtifacts]:
@@ -267,7 +269,7 @@ def read_final_artifacts(df: pd.DataFrame, root: str | Path) -> dict[str, FinalA
         manifest, _ = read_manifest_file(Path(root) / str(run) / layout.MANIFEST, required=())
         launch = {"git": {"commit": rows["commit"].iloc[0], "dirty": bool(rows["dirty"].iloc[0])}}
         commits = ", ".join(run_commits(manifest or {}) or run_commits(launch))
-        peaks = scores = goals = None
+        peaks = scores = goals = goals_noise_on = None
         if (artifacts / Q_VALUES).is_file():
             q_values = pd.read_csv(artifacts / Q_VALUES)
             peaks = q_prominences(q_values)
@@ -276,7 +278,9 @@ def read_final_artifacts(df: pd.DataFrame, root: str | Path) -> dict[str, FinalA
                 scores = fidelity_scores(q_values, samples, action_bounding(manifest or {}))
         if (artifacts / ROLLOUTS).is_file():
             goals = goals_reached_from_rollouts(pd.read_csv(artifacts / ROLLOUTS))
-        out[str(run)] = FinalArtifacts(commits, peaks, scores, goals)
+        if (artifacts / ROLLOUTS_NOISE_ON).is_file():
+            goals_noise_on = goals_reached_from_rollouts(pd.read_csv(artifacts / ROLLOUTS_NOISE_ON))
+        out[str(run)] = FinalArtifacts(commits, peaks, scores, goals, goals_noise_on)
     return out
 
 
@@ -311,7 +315,13 @@ THRESHOLD_MEASURES = frozenset(
 )
 # Measures read from a run's final artifacts: they exist for the final policy only.
 FINAL_ARTIFACT_MEASURES = frozenset(
-    {*Q_MODE_STATES, *Q_MODE_RUNNER_UP.values(), *_FIDELITY_MEASURES, "goals_reached_origin"}
+    {
+        *Q_MODE_STATES,
+        *Q_MODE_RUNNER_UP.values(),
+        *_FIDELITY_MEASURES,
+        "goals_reached_origin",
+        "goals_reached_noise_on_origin",
+    }
 )
 
 
@@ -341,6 +351,8 @@ def run_measures(
                 values.update(fidelity_measures(final.fidelity, thresholds))
             if final.goals_reached_origin is not None:
                 values["goals_reached_origin"] = final.goals_reached_origin
+            if final.goals_reached_noise_on_origin is not None:
+                values["goals_reached_noise_on_origin"] = final.goals_reached_noise_on_origin
             values[COMMITS] = final.commits
         per_run[str(run)] = values
     return pd.DataFrame.from_dict(per_run, orient="index")

@@ -3,7 +3,9 @@
 Per finished run, ``artifacts/`` holds (:mod:`.training` writes them, :mod:`.figures` draws Fig. 1)
 - ``rollouts.csv``: 20 rollouts of the policy as it acts, from the origin (rollout, t, x, y);
 - ``q_values.csv``: Q(s, a) on a grid over the action square at the paper's three states;
-- ``action_samples.csv``: 100 actions of the policy as it acts at each of those states.
+- ``action_samples.csv``: 100 actions of the policy as it acts at each of those states;
+- ``rollouts_noise_on.csv`` (algorithms that train with action noise: DDPG, TD3): 20 rollouts of the actor
+  with that noise on, from the origin, as ``rollouts.csv``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ N_ROLLOUTS = 20
 N_ACTION_SAMPLES = 100  # [C18] QFPolicyPlotter
 GRID = 31
 ROLLOUTS, Q_VALUES, ACTION_SAMPLES = "rollouts.csv", "q_values.csv", "action_samples.csv"
+ROLLOUTS_NOISE_ON = "rollouts_noise_on.csv"
 
 EXPERIMENT = Experiment(
     name="multigoal",
