@@ -312,9 +312,13 @@ def _ordering(
     return ci, mw, verdict_better(ci, len(a), len(b), mw)
 
 
-def _ordering_text(algo: str, baseline: str, ci: stats.Interval, mw: stats.OneSided, a, b) -> str:
+def _ordering_text(
+    algo: str, baseline: str, ci: stats.Interval, mw: stats.OneSided, a, b, higher_is_better: bool
+) -> str:
+    """The ordering's numbers; P is that of ``algo`` being better, so with a lower-is-better measure it
+    reads P(algo < baseline)."""
     return (
-        f"P({algo} > {baseline}) = {_p(ci.point)} "
+        f"P({algo} {'>' if higher_is_better else '<'} {baseline}) = {_p(ci.point)} "
         f"({CONFIDENCE:.0%} bootstrap CI [{_p(ci.low)}, {_p(ci.high)}]; "
         f"exact one-sided Mann-Whitney p = {_pv(mw.greater)}, reverse {_pv(mw.less)}); "
         f"means {_f(np.mean(a))} vs {_f(np.mean(b))}"
@@ -355,7 +359,7 @@ def _evaluate_better(
     ci, mw, result.verdict = _ordering(a, b, spec.higher_is_better, reps, seed)
     if result.verdict != NOT_RUN:
         result.point, result.low, result.high, result.p_value = ci.point, ci.low, ci.high, mw.greater
-        result.ours = _ordering_text(label, spec.baseline, ci, mw, a, b)
+        result.ours = _ordering_text(label, spec.baseline, ci, mw, a, b, spec.higher_is_better)
         result.brief = f"P = {_p(ci.point)} (p = {_pv(mw.greater)})"
 
 
@@ -378,7 +382,7 @@ def _evaluate_compare(
     result.ours = (
         f"{label} {counts} {spec.baseline} seeds with {cond.describe()} (one-sided Fisher p = "
         f"{_pv(fisher.greater)}, reverse {_pv(fisher.less)}); on {spec.reduction} {spec.metric}: "
-        f"{_ordering_text(label, spec.baseline, ci, mw, a, b)}"
+        f"{_ordering_text(label, spec.baseline, ci, mw, a, b, spec.higher_is_better)}"
     )
     result.brief = f"{counts} (Fisher p = {_pv(fisher.greater)}); P = {_p(ci.point)} (p = {_pv(mw.greater)})"
 
