@@ -8,11 +8,21 @@ subclass it in ``experiments/tasks/<task>/training.py``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from experiments.evaluation import Episode
+
+
+def travel_ratio(travel: np.ndarray, path: np.ndarray) -> float:
+    """sum |net centre-of-mass displacement| / sum centre-of-mass path length over episodes: 1 when every
+    episode moves one way, near 0 when a velocity reward (which pays the path) came from going back and
+    forth; NaN when nothing moved. ``travel`` holds signed displacements (one axis) or their norms."""
+    total = float(np.sum(path))
+    return float(np.sum(np.abs(travel)) / total) if total > 0 else math.nan
 
 
 class TaskMetrics:

@@ -119,7 +119,7 @@ def test_every_claim_reads_a_logged_column_or_a_run_measure():
     ant.observe_training_step([{"distance_to_target": 5.0}])
     logged |= set(ant.epoch_metrics([], []))
     logged |= set(MultiGoalMetrics().epoch_metrics([], [Episode(infos=[{"goal": 0}])]))
-    moved = Episode(infos=[{"com_travel_x": 1.0, "com_travel_y": 1.0}])
+    moved = Episode(infos=[{"com_travel_x": 1.0, "com_travel_y": 1.0, "com_path": 2.0}])
     logged |= set(PretrainMetrics().epoch_metrics([moved], [moved]))
     logged |= {layout.EVAL_RETURN_DEPLOYED, layout.EVAL_DISCOUNTED_RETURN_DEPLOYED}
     for c in C.CLAIMS:
@@ -132,16 +132,19 @@ def test_pretraining_distances_and_headings_by_hand():
     from experiments.evaluation import Episode
     from experiments.tasks.pretrain.training import PretrainMetrics
 
-    def episode(dx: float, dy: float) -> Episode:
-        return Episode(
-            infos=[{"com_travel_x": 0.0, "com_travel_y": 0.0}, {"com_travel_x": dx, "com_travel_y": dy}]
-        )
+    def episode(dx: float, dy: float, path: float) -> Episode:
+        start = {"com_travel_x": 0.0, "com_travel_y": 0.0, "com_path": 0.0}
+        return Episode(infos=[start, {"com_travel_x": dx, "com_travel_y": dy, "com_path": path}])
 
-    exploring = [episode(3.0, 4.0), episode(-3.0, 4.0), episode(0.001, 0.0)]  # the last stayed put
-    row = PretrainMetrics().epoch_metrics([episode(0.0, 2.0)], exploring)
+    # the last stayed put, jiggling 1 m back and forth
+    exploring = [episode(3.0, 4.0, 5.0), episode(-3.0, 4.0, 10.0), episode(0.001, 0.0, 1.0)]
+    row = PretrainMetrics().epoch_metrics([episode(0.0, 2.0, 8.0)], exploring)
     assert row["distance_deployed"] == 2.0
     assert row["distance_exploring"] == pytest.approx((5.0 + 5.0 + 0.001) / 3)
     assert row["heading_concentration_exploring"] == pytest.approx(0.8)  # ||((0.6, 0.8) + (-0.6, 0.8)) / 2||
+    assert row["path_deployed"] == 8.0 and row["travel_ratio_deployed"] == 0.25
+    assert row["path_exploring"] == pytest.approx(16.0 / 3)
+    assert row["travel_ratio_exploring"] == pytest.approx(10.001 / 16.0)
 
 
 def test_definitions_agree_with_the_code_and_the_paper_profiles():
@@ -778,7 +781,8 @@ def test_ledger_covers_every_default_preset_value_that_differs_from_app_d1():
 
 def test_swimmer_metrics_separate_travel_from_wiggle():
     from experiments.evaluation import Episode
-    from experiments.tasks.swimmer.training import SwimmerMetrics, travel_ratio
+    from experiments.metrics import travel_ratio
+    from experiments.tasks.swimmer.training import SwimmerMetrics
 
     metrics = SwimmerMetrics()
     metrics.observe_training_step([{"com_x": 0.5}])

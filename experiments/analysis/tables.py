@@ -580,6 +580,20 @@ PER_RUN: dict[str, tuple[tuple[MetricSpec, str], ...]] = {
         ),
         (MetricSpec(layout.EVAL_RETURN_DEPLOYED, "final"), "the deployed policy's mean evaluation return"),
     ),
+    "pretrain": (
+        (
+            MetricSpec("distance_deployed", "final"),
+            "mean planar distance from the start at the end of the deployed policy's evaluation episodes (m)",
+        ),
+        (MetricSpec("path_deployed", "final"), "their mean planar centre-of-mass path (m; v1 runs)"),
+        (
+            MetricSpec("travel_ratio_deployed", "final"),
+            "sum of those distances / sum of those paths: how much of the speed paid went somewhere",
+        ),
+        (MetricSpec("distance_exploring", "final"), "the same distance for the policy as it acts (m)"),
+        (MetricSpec("travel_ratio_exploring", "final"), "and its travel ratio (v1 runs)"),
+        (MetricSpec(layout.EVAL_RETURN_DEPLOYED, "final"), "the deployed policy's mean evaluation return"),
+    ),
 }
 
 

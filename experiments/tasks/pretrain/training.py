@@ -11,7 +11,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from experiments import layout
 from experiments.evaluation import EVALUATION, Episode, derived_seed, rollout
-from experiments.metrics import TaskMetrics
+from experiments.metrics import TaskMetrics, travel_ratio
 from experiments.models import save_weights
 from experiments.tasks.pretrain import N_TRACES, TRACES
 
@@ -27,25 +27,37 @@ class PretrainMetrics(TaskMetrics):
       rollouts;
     - ``heading_concentration_exploring``: ||mean of d / ||d||||, 1 when every acting rollout ends up in the
       same direction, near 0 when the directions spread around the circle (the paper: lower alpha runs
-      farther but less diversely). Rollouts that moved less than 1 cm are left out; NaN if none moved.
+      farther but less diversely). Rollouts that moved less than 1 cm are left out; NaN if none moved;
+    - ``path_deployed``, ``path_exploring``: the mean planar path of the centre of mass (``com_path``), what
+      the speed reward paid for, and ``travel_ratio_deployed``, ``travel_ratio_exploring``
+      (:func:`~experiments.metrics.travel_ratio` of ||d|| and the path): whether the speed the reward paid
+      took the ant somewhere or went back and forth (or round in circles).
     """
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
         def displacements(episodes: list[Episode]) -> np.ndarray:
             return np.array([(e.infos[-1]["com_travel_x"], e.infos[-1]["com_travel_y"]) for e in episodes])
 
+        def paths(episodes: list[Episode]) -> np.ndarray:
+            return np.array([e.infos[-1]["com_path"] for e in episodes])
+
         d_det, d_exp = displacements(deployed), displacements(exploring)
-        norms = np.linalg.norm(d_exp, axis=1)
+        norms_det, norms = np.linalg.norm(d_det, axis=1), np.linalg.norm(d_exp, axis=1)
         moved = norms > 0.01
         concentration = (
             float(np.linalg.norm((d_exp[moved] / norms[moved, None]).mean(0)))
             if moved.any()
             else float("nan")
         )
+        path_det, path_exp = paths(deployed), paths(exploring)
         return {
-            "distance_deployed": float(np.linalg.norm(d_det, axis=1).mean()),
+            "distance_deployed": float(norms_det.mean()),
             "distance_exploring": float(norms.mean()),
             "heading_concentration_exploring": concentration,
+            "path_deployed": float(path_det.mean()),
+            "path_exploring": float(path_exp.mean()),
+            "travel_ratio_deployed": travel_ratio(norms_det, path_det),
+            "travel_ratio_exploring": travel_ratio(norms, path_exp),
         }
 
 

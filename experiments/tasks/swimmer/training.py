@@ -9,18 +9,11 @@ from typing import Any
 import numpy as np
 
 from experiments.evaluation import Episode
-from experiments.metrics import TaskMetrics
+from experiments.metrics import TaskMetrics, travel_ratio
 from softq.envs.swimmer import crossed_finish_line
 
 # SB3's VecEnv marks the last step of an episode with this key in its info.
 _EPISODE_END = "terminal_observation"
-
-
-def travel_ratio(travel: np.ndarray, path: np.ndarray) -> float:
-    """sum |net COM x displacement| / sum COM x path length over episodes: 1 when every episode swims
-    one way, near 0 when the velocity reward (which pays the path) came from going back and forth."""
-    total = float(np.sum(path))
-    return float(np.sum(np.abs(travel)) / total) if total > 0 else math.nan
 
 
 class SwimmerMetrics(TaskMetrics):
