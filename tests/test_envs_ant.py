@@ -26,13 +26,14 @@ ANT_IDS = {
     "softq/AntPretrain-v1": "open",
     "softq/AntWideHallway-v1": "wide_hallway",
     "softq/AntNarrowHallway-v1": "narrow_hallway",
-    "softq/AntUMaze-v0": "u_maze",
+    "softq/AntUMaze-v1": "u_maze",
     # retired torso-speed ids (ledger ant-velocity)
+    "softq/AntUMaze-v0": "u_maze",
     "softq/AntPretrain-v0": "open",
     "softq/AntWideHallway-v0": "wide_hallway",
     "softq/AntNarrowHallway-v0": "narrow_hallway",
 }
-GOAL_IDS = ("softq/AntMaze-v0", "softq/AntUMaze-v0")
+GOAL_IDS = ("softq/AntMaze-v0", "softq/AntUMaze-v1", "softq/AntUMaze-v0")
 SPEED_IDS = {  # id -> whose speed its reward pays
     "softq/AntPretrain-v1": "com",
     "softq/AntWideHallway-v1": "com",
@@ -147,7 +148,8 @@ def test_control_cost_by_hand(envs):
 
 
 @pytest.mark.parametrize(
-    ("env_id", "xy"), [("softq/AntMaze-v0", (9.0, 3.0)), ("softq/AntUMaze-v0", (3.0, 6.0))]
+    ("env_id", "xy"),
+    [("softq/AntMaze-v0", (9.0, 3.0)), ("softq/AntUMaze-v1", (3.0, 6.0)), ("softq/AntUMaze-v0", (3.0, 6.0))],
 )
 def test_goal_reward_by_hand(envs, env_id, xy):
     """3 m = one sigma from the target, at rest in the air: bump exp(-1/2)."""

@@ -24,7 +24,7 @@ from experiments.tasks.pretrain.figures import figure_7
 from softq import SQL
 from softq.schedules import linear_count, log_linear
 
-FINETUNE_ENVS = ("softq/AntWideHallway-v1", "softq/AntNarrowHallway-v1", "softq/AntUMaze-v0")
+FINETUNE_ENVS = ("softq/AntWideHallway-v1", "softq/AntNarrowHallway-v1", "softq/AntUMaze-v1")
 TINY = dict(learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[32, 32]))
 
 
@@ -325,7 +325,7 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
 
     experiment = dataclasses.replace(get_experiment("finetune"), epoch_hook=hook)
     outcome = run(
-        experiment, RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v0"), tmp_path
+        experiment, RunSpec("finetune", "sql_pretrained", 0, "smoke", env="softq/AntUMaze-v1"), tmp_path
     )
     assert outcome.status == "finished"
     assert captured["num_timesteps"] == 0 and captured["buffer"] == 0 and captured["optimizer"] == {}  # fresh
@@ -437,7 +437,7 @@ def test_cli_status_lists_runs_per_env(tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "missing   finetune/softq-AntUMaze-v0/ddpg_scratch/seed_0" in out and "3 missing" in out
+    assert "missing   finetune/softq-AntUMaze-v1/ddpg_scratch/seed_0" in out and "3 missing" in out
     assert (
         main(
             ["status", "finetune", "--profile", "smoke", "--envs", "softq/AntMaze-v0", "--out", str(tmp_path)]

@@ -97,7 +97,7 @@ def _is_generated(name: str) -> bool:
 def _swimmer_run(root: Path, algo: str, seed: int, profile: str) -> Path:
     """A finished swimmer run of 50 epochs x 1000 steps that took 50 s (1 ms per step)."""
     x = np.linspace(0.0, 1.0 + seed, 50)
-    preset = {"sql": "code", "ddpg": "paper", "sac": "sb3"}[algo]
+    preset = {"sql": "code_clip", "ddpg": "paper", "sac": "sb3"}[algo]
     return synthetic.write_run(
         root,
         "swimmer",

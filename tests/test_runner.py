@@ -206,7 +206,7 @@ def test_finished_run_is_skipped_and_untouched(tmp_path):
         (
             RunSpec("multigoal", "ppo", 0, "smoke"),
             r"unknown algo 'ppo' for multigoal; valid algos: "
-            r"\['ddpg', 'sac', 'sql', 'sql_clip', 'sql_paper'\]",
+            r"\['ddpg', 'sac', 'sql', 'sql_clip', 'sql_paper', 'sql_single_particle'\]",
         ),
         (
             RunSpec("multigoal", "sql", 0, "huge"),

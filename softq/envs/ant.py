@@ -12,13 +12,15 @@ softq/AntPretrain-v1        open floor         ||(v_x, v_y)||, planar speed of t
                                                direction
 softq/AntWideHallway-v1     walls y = +-4.0    ||(v_x, v_y)|| (the pretraining reward)
 softq/AntNarrowHallway-v1   walls y = +-1.25   ||(v_x, v_y)|| (the pretraining reward)
-softq/AntUMaze-v0           U-maze             exp(-d^2 / 2 sigma^2)
+softq/AntUMaze-v1           U-maze             exp(-d^2 / 2 sigma^2)
 ==========================  =================  ==============================================================
 
 The speed is that of the whole ant's centre of mass (the torso's subtree in MuJoCo), as rllab's
 ``get_body_comvel("torso")`` pays it, the robot the paper used. The retired ``-v0`` speed ids paid the
 torso body's speed, which its rocking inflates by 5-15% over the centre of mass's (ledger ant-velocity);
-they stay registered, ``speed_of="torso"``, while the quick runs made on them stand in ``results/``.
+they stay registered, ``speed_of="torso"``, while the quick runs made on them stand in ``results/``. The
+U-maze's goal reward is the same under both ids; ``-v1`` marks the fine-tuning runs that start from
+softq/AntPretrain-v1.
 
 All five share one observation space, so a network pretrained on one loads unchanged on every other:
 ``Box(-inf, inf, (29,), float64)`` = qpos (15) + qvel (14) of Ant-v5 with
