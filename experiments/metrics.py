@@ -25,6 +25,15 @@ def travel_ratio(travel: np.ndarray, path: np.ndarray) -> float:
     return float(np.sum(np.abs(travel)) / total) if total > 0 else math.nan
 
 
+def planar_com_travel(episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray]:
+    """Per episode of an ant env, the centre of mass's planar displacement since reset, shape (n, 2), and
+    its planar path length, shape (n,): the env's ``com_travel_x``, ``com_travel_y`` and ``com_path`` at
+    the episode's last step."""
+    last = [e.infos[-1] for e in episodes]
+    travel = np.array([(i["com_travel_x"], i["com_travel_y"]) for i in last], dtype=float).reshape(-1, 2)
+    return travel, np.array([i["com_path"] for i in last], dtype=float)
+
+
 class TaskMetrics:
     """No task metrics: returns only. Subclasses override what they need.
 

@@ -147,6 +147,21 @@ def test_pretraining_distances_and_headings_by_hand():
     assert row["travel_ratio_exploring"] == pytest.approx(10.001 / 16.0)
 
 
+def test_finetuning_travel_by_hand():
+    """Fine-tuning logs the deployed rollouts' centre-of-mass travel: signed along x, its norm, the path."""
+    from experiments.evaluation import Episode
+    from experiments.tasks.finetune.training import FinetuneMetrics
+
+    def episode(dx: float, dy: float, path: float) -> Episode:
+        return Episode(infos=[{"com_travel_x": dx, "com_travel_y": dy, "com_path": path}])
+
+    # one ran 4 m the hallway's way and 3 m across it on a 10 m path, one 2 m back on a straight path
+    row = FinetuneMetrics().epoch_metrics([episode(4.0, 3.0, 10.0), episode(-2.0, 0.0, 2.0)], [])
+    assert row["travel_x_deployed"] == 1.0
+    assert row["distance_deployed"] == 3.5 and row["path_deployed"] == 6.0
+    assert row["travel_ratio_deployed"] == pytest.approx(7.0 / 12.0)
+
+
 def test_definitions_agree_with_the_code_and_the_paper_profiles():
     from experiments.registry import get_experiment
     from experiments.tasks.multigoal import Q_PLOT_STATES

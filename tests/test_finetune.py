@@ -337,6 +337,10 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
     progress = pd.read_csv(outcome.folder / layout.PROGRESS)
     assert progress["alpha"].tolist() == pytest.approx([0.1, 0.1 * 0.01 ** (1 / 20)])
     assert progress["noise_set_size"].tolist() == [32, 31]
+    # the deployed rollouts' centre-of-mass travel (FinetuneMetrics) is logged on the U-maze too
+    assert (progress["path_deployed"] > 0).all()
+    assert (progress["distance_deployed"] <= progress["path_deployed"] + 1e-9).all()
+    assert (progress["travel_x_deployed"].abs() <= progress["distance_deployed"] + 1e-9).all()
 
     fig7 = figure_7(tmp_path, tmp_path / "figures", "smoke", ("png", "pdf"))
     assert [p.name for p in fig7] == ["pretrain_fig7_com_traces.png", "pretrain_fig7_com_traces.pdf"]

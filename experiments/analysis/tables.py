@@ -594,6 +594,23 @@ PER_RUN: dict[str, tuple[tuple[MetricSpec, str], ...]] = {
         (MetricSpec("travel_ratio_exploring", "final"), "and its travel ratio (v1 runs)"),
         (MetricSpec(layout.EVAL_RETURN_DEPLOYED, "final"), "the deployed policy's mean evaluation return"),
     ),
+    "finetune": (
+        (
+            MetricSpec("travel_x_deployed", "final"),
+            "mean centre-of-mass x displacement of the deployed policy's evaluation episodes (m; the "
+            "hallways run along x)",
+        ),
+        (MetricSpec("distance_deployed", "final"), "their mean planar distance from the start (m)"),
+        (MetricSpec("path_deployed", "final"), "their mean planar centre-of-mass path (m)"),
+        (
+            MetricSpec("travel_ratio_deployed", "final"),
+            "sum of those distances / sum of those paths: how much of the speed paid went somewhere",
+        ),
+        (
+            MetricSpec(layout.EVAL_DISCOUNTED_RETURN_DEPLOYED, "final"),
+            "the deployed policy's mean discounted evaluation return (Fig. 5's measure)",
+        ),
+    ),
 }
 
 

@@ -1,7 +1,8 @@
 """Fine-tuning pretrained ant policies on a wide and a narrow hallway and a U-maze (paper Sec. 5.3, Fig. 5).
 
 Each ``*_pretrained`` algo starts from the pretraining run of the same seed (task file ``init_from``);
-SQL's temperature and noise-set schedules are :mod:`.training`'s epoch hook. Fig. 5 is a generic figure.
+SQL's temperature and noise-set schedules are :mod:`.training`'s epoch hook, and its task metrics log where
+the deployed policy took the ant. Fig. 5 is a generic figure.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ EXPERIMENT = Experiment(
     description="Pretrained ant policies fine-tuned on a wide and a narrow hallway and a U-maze",
     paper_figures="Fig. 4b-d, Fig. 5",
     task="finetune",
+    metrics=f"{__name__}.training:FinetuneMetrics",
     epoch_hook=f"{__name__}.training:apply_schedule",
     figure_specs=(
         FigureSpec(

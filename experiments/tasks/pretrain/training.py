@@ -11,7 +11,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from experiments import layout
 from experiments.evaluation import EVALUATION, Episode, derived_seed, rollout
-from experiments.metrics import TaskMetrics, travel_ratio
+from experiments.metrics import TaskMetrics, planar_com_travel, travel_ratio
 from experiments.models import save_weights
 from experiments.tasks.pretrain import N_TRACES, TRACES
 
@@ -35,13 +35,7 @@ class PretrainMetrics(TaskMetrics):
     """
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
-        def displacements(episodes: list[Episode]) -> np.ndarray:
-            return np.array([(e.infos[-1]["com_travel_x"], e.infos[-1]["com_travel_y"]) for e in episodes])
-
-        def paths(episodes: list[Episode]) -> np.ndarray:
-            return np.array([e.infos[-1]["com_path"] for e in episodes])
-
-        d_det, d_exp = displacements(deployed), displacements(exploring)
+        (d_det, path_det), (d_exp, path_exp) = planar_com_travel(deployed), planar_com_travel(exploring)
         norms_det, norms = np.linalg.norm(d_det, axis=1), np.linalg.norm(d_exp, axis=1)
         moved = norms > 0.01
         concentration = (
@@ -49,7 +43,6 @@ class PretrainMetrics(TaskMetrics):
             if moved.any()
             else float("nan")
         )
-        path_det, path_exp = paths(deployed), paths(exploring)
         return {
             "distance_deployed": float(norms_det.mean()),
             "distance_exploring": float(norms.mean()),
