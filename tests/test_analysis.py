@@ -445,6 +445,10 @@ def test_per_run_table_one_row_per_seed(swim_root: Path):
     assert len(t) == 9 and list(t.columns[-2:]) == ["epoch_max_x", "score (max)"]
     sql = t[t["algo"] == "sql"].set_index("seed")
     assert sql.loc[2, "epoch_max_x"] == pytest.approx(4 * 3.0) and sql.loc[4, "score (max)"] == 5.0
+    # a column that other experiments' runs logged and none of these did gets no column of n/a
+    df["travel_x_deployed"] = np.nan
+    t = tables.per_run_table(df, (*metrics, tables.MetricSpec("travel_x_deployed", "final")))
+    assert list(t.columns[-2:]) == ["epoch_max_x", "score (max)"]
     spec = tables.default_table_spec("swimmer")
     assert [m.metric for m, _ in spec.per_run][:3] == [
         "max_forward_x",

@@ -125,12 +125,12 @@ def summary_table(
 
 
 def per_run_table(df: pd.DataFrame, metrics: tuple[MetricSpec, ...]) -> pd.DataFrame:
-    """One row per run (configuration and seed) and one column per reduced metric of ``metrics``: what each
-    seed did, where a summary over seeds would hide it."""
+    """One row per run (configuration and seed) and one column per reduced metric of ``metrics`` that any of
+    these runs logged: what each seed did, where a summary over seeds would hide it."""
     parts = [
         aggregate.run_values(df, m.metric, m.reduction).rename(columns={"value": _column(m)})
         for m in metrics
-        if m.metric in df.columns
+        if m.metric in df.columns and df[m.metric].notna().any()
     ]
     if not parts:
         return pd.DataFrame()
