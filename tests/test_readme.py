@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parent.parent
 VERDICT_COUNTS_IN_README = re.compile(
     r"the\s+scorecard\s+has\s+(\d+)\s+rows\s+reproduced,\s+(\d+)\s+not\s+reproduced,\s+(\d+)\s+inconclusive"
     r"\s+and\s+(\d+)\s+not\s+run"
@@ -16,8 +16,8 @@ VERDICT_COUNTS_IN_SCORECARD = re.compile(
 
 
 def test_readme_quotes_the_quick_scorecards_verdict_counts() -> None:
-    quoted = VERDICT_COUNTS_IN_README.findall((ROOT / "README.md").read_text())
-    counted = VERDICT_COUNTS_IN_SCORECARD.findall((ROOT / "results" / "SCORECARD.md").read_text())
+    quoted = VERDICT_COUNTS_IN_README.findall((REPO / "README.md").read_text())
+    counted = VERDICT_COUNTS_IN_SCORECARD.findall((REPO / "results" / "SCORECARD.md").read_text())
     assert len(quoted) == 1, "README should quote the quick scorecard's verdict counts once"
     assert len(counted) == 1, "results/SCORECARD.md has no 'Rows:' line of verdict counts"
     assert quoted[0] == counted[0]
