@@ -25,13 +25,22 @@ def travel_ratio(travel: np.ndarray, path: np.ndarray) -> float:
     return float(np.sum(np.abs(travel)) / total) if total > 0 else math.nan
 
 
-def planar_com_travel(episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray]:
-    """Per episode of an ant env, the centre of mass's planar displacement since reset, shape (n, 2), and
-    its planar path length, shape (n,): the env's ``com_travel_x``, ``com_travel_y`` and ``com_path`` at
-    the episode's last step."""
+def planar_travel_columns(episodes: list[Episode], policy: str) -> tuple[np.ndarray, dict[str, float]]:
+    """Per episode of an ant env, the centre of mass's planar displacement d since reset, shape (n, 2) (the
+    env's ``com_travel_x``, ``com_travel_y`` at the episode's last step), and the episodes' columns for
+    the policy that ran them (``deployed``, ``exploring``): ``distance_<policy>``, the mean ||d|| (m);
+    ``path_<policy>``, the mean planar path (``com_path``, m), what a speed reward pays for; and
+    ``travel_ratio_<policy>`` (:func:`travel_ratio` of ||d|| and the path), 1 when the speed paid went one
+    way, near 0 when it went back and forth or round in circles."""
     last = [e.infos[-1] for e in episodes]
     travel = np.array([(i["com_travel_x"], i["com_travel_y"]) for i in last], dtype=float).reshape(-1, 2)
-    return travel, np.array([i["com_path"] for i in last], dtype=float)
+    path = np.array([i["com_path"] for i in last], dtype=float)
+    distance = np.linalg.norm(travel, axis=1)
+    return travel, {
+        f"distance_{policy}": float(distance.mean()),
+        f"path_{policy}": float(path.mean()),
+        f"travel_ratio_{policy}": travel_ratio(distance, path),
+    }
 
 
 class TaskMetrics:

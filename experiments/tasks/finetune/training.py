@@ -26,12 +26,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from experiments.evaluation import NOISE_SET, Episode, derived_seed
-from experiments.metrics import TaskMetrics, planar_com_travel, travel_ratio
+from experiments.metrics import TaskMetrics, planar_travel_columns
 from softq import SQL, SQLPolicy
 from softq.schedules import linear_count, log_linear
 
@@ -40,25 +39,18 @@ SCHEDULE_KEYS = {"alpha", "noise_set"}
 
 class FinetuneMetrics(TaskMetrics):
     """From the deployed policy's evaluation rollouts (the policy whose return Fig. 5 plots), the ant's
-    centre-of-mass displacement d = (x, y)_end - (x, y)_start and planar path (the env's ``com_travel_*``,
-    ``com_path``):
+    centre-of-mass displacement d = (x, y)_end - (x, y)_start (the env's ``com_travel_*``):
 
     - ``travel_x_deployed``: mean d_x (m), signed: the hallways run along x, so it says how far and which
       way the ant ran (the speed reward pays either way);
-    - ``distance_deployed``: mean ||d|| (m); ``path_deployed``: mean path (m), what a speed reward pays for;
-    - ``travel_ratio_deployed`` (:func:`~experiments.metrics.travel_ratio` of ||d|| and the path): 1 when
-      the speed paid went one way, near 0 when it went back and forth or round in circles.
+    - ``distance_deployed``, ``path_deployed`` and ``travel_ratio_deployed``
+      (:func:`~experiments.metrics.planar_travel_columns`): how far it got, the path a speed reward pays
+      for, and whether that speed went one way.
     """
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
-        travel, path = planar_com_travel(deployed)
-        distance = np.linalg.norm(travel, axis=1)
-        return {
-            "travel_x_deployed": float(travel[:, 0].mean()),
-            "distance_deployed": float(distance.mean()),
-            "path_deployed": float(path.mean()),
-            "travel_ratio_deployed": travel_ratio(distance, path),
-        }
+        travel, columns = planar_travel_columns(deployed, "deployed")
+        return {"travel_x_deployed": float(travel[:, 0].mean()), **columns}
 
 
 class NoiseSetSQLPolicy(SQLPolicy):

@@ -11,7 +11,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from experiments import layout
 from experiments.evaluation import EVALUATION, Episode, derived_seed, rollout
-from experiments.metrics import TaskMetrics, planar_com_travel, travel_ratio
+from experiments.metrics import TaskMetrics, planar_travel_columns
 from experiments.models import save_weights
 from experiments.tasks.pretrain import N_TRACES, TRACES
 
@@ -23,34 +23,27 @@ class PretrainMetrics(TaskMetrics):
     of the ant's centre of mass d = (x, y)_end - (x, y)_start (the env's ``com_travel_x``, ``com_travel_y``;
     the body whose speed the reward pays):
 
-    - ``distance_deployed``, ``distance_exploring``: mean ||d|| of the deterministic / acting policy's
-      rollouts;
+    - for the deterministic and the acting policy's rollouts, ``distance_*``, ``path_*`` and
+      ``travel_ratio_*`` (:func:`~experiments.metrics.planar_travel_columns`): how far the ant got, the path
+      the speed reward paid for, and whether that speed took it somewhere or went back and forth (or round
+      in circles);
     - ``heading_concentration_exploring``: ||mean of d / ||d||||, 1 when every acting rollout ends up in the
       same direction, near 0 when the directions spread around the circle (the paper: lower alpha runs
-      farther but less diversely). Rollouts that moved less than 1 cm are left out; NaN if none moved;
-    - ``path_deployed``, ``path_exploring``: the mean planar path of the centre of mass (``com_path``), what
-      the speed reward paid for, and ``travel_ratio_deployed``, ``travel_ratio_exploring``
-      (:func:`~experiments.metrics.travel_ratio` of ||d|| and the path): whether the speed the reward paid
-      took the ant somewhere or went back and forth (or round in circles).
+      farther but less diversely). Rollouts that moved less than 1 cm are left out; NaN if none moved.
     """
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
-        (d_det, path_det), (d_exp, path_exp) = planar_com_travel(deployed), planar_com_travel(exploring)
-        norms_det, norms = np.linalg.norm(d_det, axis=1), np.linalg.norm(d_exp, axis=1)
+        _, deployed_columns = planar_travel_columns(deployed, "deployed")
+        d, exploring_columns = planar_travel_columns(exploring, "exploring")
+        norms = np.linalg.norm(d, axis=1)
         moved = norms > 0.01
         concentration = (
-            float(np.linalg.norm((d_exp[moved] / norms[moved, None]).mean(0)))
-            if moved.any()
-            else float("nan")
+            float(np.linalg.norm((d[moved] / norms[moved, None]).mean(0))) if moved.any() else float("nan")
         )
         return {
-            "distance_deployed": float(norms_det.mean()),
-            "distance_exploring": float(norms.mean()),
+            **deployed_columns,
+            **exploring_columns,
             "heading_concentration_exploring": concentration,
-            "path_deployed": float(path_det.mean()),
-            "path_exploring": float(path_exp.mean()),
-            "travel_ratio_deployed": travel_ratio(norms_det, path_det),
-            "travel_ratio_exploring": travel_ratio(norms, path_exp),
         }
 
 
