@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
             "reproduce",
             cmd_reproduce,
             "write the figures, tables and scorecard of every profile under --out from its "
-            "finished runs; report the runs still missing, and train them with --train",
+            "finished runs, deleting those outputs they no longer produce; report the runs still missing, "
+            "and train them with --train",
         ),
         (
             "status",
@@ -374,9 +375,9 @@ def cmd_reproduce(args) -> int:
 def _regenerate(root: Path) -> None:
     from experiments import analysis
 
-    _plot(root)
-    _tables(root)
+    written = _plot(root) + _tables(root)
     _verify(root)
+    _remove_stale_outputs(root, written)
     print(
         f"figures:   {root / analysis.FIGURES}\n"
         f"tables:    {root / analysis.TABLES}\n"
@@ -586,7 +587,7 @@ def cmd_verify(args) -> int:
     return 0
 
 
-def _plot(root: Path, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS) -> None:
+def _plot(root: Path, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
     from experiments import analysis
     from experiments.registry import EXPERIMENTS, figure_specs
 
@@ -597,14 +598,30 @@ def _plot(root: Path, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS) -> None:
             paths += figure(root, root / analysis.FIGURES, None, formats)
     _report(problems, root)
     print(f"{len(paths)} figure files in {root / analysis.FIGURES}")
+    return paths
 
 
-def _tables(root: Path) -> None:
+def _tables(root: Path) -> list[Path]:
     from experiments import analysis
 
     paths, problems = analysis.make_tables(root, root)
     _report(problems, root)
     print(f"{len(paths)} table files in {root / analysis.TABLES}")
+    return paths
+
+
+def _remove_stale_outputs(root: Path, written: Sequence[Path]) -> None:
+    """Delete the figures and tables under ``root`` that this regeneration no longer writes (say, a table
+    across tasks while one task lacks an arm), so that no output of older runs sits beside the current
+    ones as if it were current. Another format of a current output (``plot --format pdf``) is kept."""
+    from experiments import analysis
+
+    current = {(Path(path).resolve().parent, Path(path).stem) for path in written}
+    for folder in (root / analysis.FIGURES, root / analysis.TABLES):
+        for path in sorted(folder.glob("*")) if folder.is_dir() else ():
+            if path.is_file() and (path.resolve().parent, path.stem) not in current:
+                path.unlink()
+                print(f"removed {path}: no longer generated")
 
 
 def _verify(root: Path) -> None:

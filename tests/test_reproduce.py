@@ -128,6 +128,10 @@ def test_reproduce_without_train_reports_missing_runs_and_regenerates_every_prof
         _swimmer_run(root, "sql", seed, "quick")
         _swimmer_run(root / "standard", "ddpg", seed, "standard")
     before = sorted(p for p in (root / "runs").rglob("*"))
+    (root / "tables").mkdir()
+    stale = [root / "tables" / f"finetune_iqm.{ext}" for ext in ("md", "csv")]  # no finetune runs here
+    for path in stale:
+        path.write_text("old")
     assert main(["reproduce", "swimmer", "--profile", "quick", "--out", str(root)]) == 0
     printed = capsys.readouterr().out
     assert f"12 of the 15 quick runs under {root} are not finished (12 missing):" in printed
@@ -141,6 +145,12 @@ def test_reproduce_without_train_reports_missing_runs_and_regenerates_every_prof
     for profile_root in (root, root / "standard"):
         assert (profile_root / "SCORECARD.md").exists() and any((profile_root / "figures").iterdir())
         assert f"scorecard: {profile_root / 'SCORECARD.md'}" in printed
+    assert not any(path.exists() for path in stale) and f"removed {stale[0]}: no longer generated" in printed
+    assert (root / "tables" / "swimmer_summary.md").exists()
+    figure = next((root / "figures").glob("*.png"))
+    figure.with_suffix(".pdf").write_text("a format asked for")  # plot --format pdf
+    assert main(["reproduce", "swimmer", "--profile", "quick", "--out", str(root)]) == 0
+    assert figure.with_suffix(".pdf").exists() and "no longer generated" not in capsys.readouterr().out
 
 
 def _tracked_runs() -> list[str]:
