@@ -527,7 +527,7 @@ def test_latex_escaping():
 
 def _three_task_root(root: Path) -> None:
     rng = np.random.default_rng(0)
-    for env in ("softq/AntWideHallway-v0", "softq/AntNarrowHallway-v0", "softq/AntUMaze-v0"):
+    for env in ("softq/AntWideHallway-v1", "softq/AntNarrowHallway-v1", "softq/AntUMaze-v1"):
         for algo, level in (("sql_pretrained", 3.0), ("ddpg_scratch", 1.0)):
             for seed in range(3):
                 synthetic.write_run(

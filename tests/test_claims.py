@@ -21,9 +21,9 @@ MG, SW, AM, PT = (
     "softq/MultiGoal-v0",
     "softq/SwimmerFinishLine-v1",
     "softq/AntMaze-v0",
-    "softq/AntPretrain-v0",
+    "softq/AntPretrain-v1",
 )
-TASKS = ("softq/AntWideHallway-v0", "softq/AntNarrowHallway-v0", "softq/AntUMaze-v0")
+TASKS = ("softq/AntWideHallway-v1", "softq/AntNarrowHallway-v1", "softq/AntUMaze-v1")
 
 
 # ------------------------------------------------------------------------------------------------

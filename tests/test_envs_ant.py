@@ -27,21 +27,9 @@ ANT_IDS = {
     "softq/AntWideHallway-v1": "wide_hallway",
     "softq/AntNarrowHallway-v1": "narrow_hallway",
     "softq/AntUMaze-v1": "u_maze",
-    # retired torso-speed ids (ledger ant-velocity)
-    "softq/AntUMaze-v0": "u_maze",
-    "softq/AntPretrain-v0": "open",
-    "softq/AntWideHallway-v0": "wide_hallway",
-    "softq/AntNarrowHallway-v0": "narrow_hallway",
 }
-GOAL_IDS = ("softq/AntMaze-v0", "softq/AntUMaze-v1", "softq/AntUMaze-v0")
-SPEED_IDS = {  # id -> whose speed its reward pays
-    "softq/AntPretrain-v1": "com",
-    "softq/AntWideHallway-v1": "com",
-    "softq/AntNarrowHallway-v1": "com",
-    "softq/AntPretrain-v0": "torso",
-    "softq/AntWideHallway-v0": "torso",
-    "softq/AntNarrowHallway-v0": "torso",
-}
+GOAL_IDS = ("softq/AntMaze-v0", "softq/AntUMaze-v1")
+SPEED_IDS = ("softq/AntPretrain-v1", "softq/AntWideHallway-v1", "softq/AntNarrowHallway-v1")
 DT = 0.05
 HEALTHY, CTRL_W = 0.05, 5e-3
 # Ant-v5's own initial pose: ankles at +-1 rad, inside their joint ranges, so nothing pushes on the joints.
@@ -102,21 +90,20 @@ def test_speed_reward_by_hand(envs, env_id):
     assert not terminated
 
 
-@pytest.mark.parametrize("env_id", sorted(SPEED_IDS))
-def test_speed_reward_pays_the_planar_speed_of_its_body(env_id):
-    """Step by step, the speed reward is ||delta (x, y)|| / dt of the centre of mass (v1) or of the torso
-    (v0), from the positions ``info`` reports; com_path sums the centre of mass's steps and com_travel is its
-    displacement since reset."""
+@pytest.mark.parametrize("env_id", SPEED_IDS)
+def test_speed_reward_pays_the_planar_speed_of_the_centre_of_mass(env_id):
+    """Step by step, the speed reward is ||delta (x, y)|| / dt of the centre of mass, from the positions
+    ``info`` reports; com_path sums the centre of mass's steps and com_travel is its displacement since
+    reset."""
     env = gym.make(env_id)
     _, info = env.reset(seed=4)
     rng = np.random.default_rng(4)
-    keys = ("com_x", "com_y") if SPEED_IDS[env_id] == "com" else ("x_position", "y_position")
     start, previous, path = info, info, 0.0
     for _ in range(60):
         _, _, terminated, _, info = env.step(0.5 * rng.uniform(-1, 1, 8))
-        step = math.hypot(*(info[k] - previous[k] for k in keys))
+        step = math.hypot(info["com_x"] - previous["com_x"], info["com_y"] - previous["com_y"])
         assert info["reward_speed"] == pytest.approx(step / DT, rel=1e-9, abs=1e-12)
-        path += math.hypot(info["com_x"] - previous["com_x"], info["com_y"] - previous["com_y"])
+        path += step
         previous = info
         assert not terminated
     assert info["com_path"] == pytest.approx(path, rel=1e-9)
@@ -124,22 +111,26 @@ def test_speed_reward_pays_the_planar_speed_of_its_body(env_id):
     assert info["com_travel_y"] == pytest.approx(info["com_y"] - start["com_y"], abs=1e-12)
 
 
-def test_torso_rocking_is_paid_by_v0_not_v1():
-    """The same low-amplitude random actions (scaled by 0.3, so that no episode ends early): the torso's speed
-    pays 10-25% more than the centre of mass's (measured 2026-12-06: per-step means 0.499 on v0, 0.424 on
-    v1 over 5 episodes), though the two runs move the same bodies. Only v1 pays what the ant moves."""
-    paid = {}
-    for version in ("v0", "v1"):
-        env = gym.make(f"softq/AntPretrain-{version}")
-        env.reset(seed=0)
-        rng = np.random.default_rng(0)
-        steps = [env.step(0.3 * rng.uniform(-1, 1, 8)) for _ in range(500)]
-        paid[version] = np.mean([info["reward_speed"] for *_, info in steps])
-    assert 1.05 < paid["v0"] / paid["v1"] < 1.3
+def test_torso_rocking_is_not_paid():
+    """Low-amplitude random actions (scaled by 0.3, so that no episode ends early): the torso's speed, which
+    the retired v0 ids paid, is 10-25% above the centre of mass's (measured 2026-12-06: per-step means 0.499
+    against 0.424 over 5 episodes); the reward pays the centre of mass's."""
+    env = gym.make("softq/AntPretrain-v1")
+    _, previous = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    torso, paid = [], []
+    for _ in range(500):
+        _, _, terminated, _, info = env.step(0.3 * rng.uniform(-1, 1, 8))
+        dx, dy = (info[k] - previous[k] for k in ("x_position", "y_position"))
+        torso.append(math.hypot(dx, dy) / DT)
+        paid.append(info["reward_speed"])
+        previous = info
+        assert not terminated
+    assert 1.05 < np.mean(torso) / np.mean(paid) < 1.3
 
 
 def test_control_cost_by_hand(envs):
-    env = envs["softq/AntPretrain-v0"]
+    env = envs["softq/AntPretrain-v1"]
     env.reset(seed=0)
     _set(env, 0.0, 0.0)
     action = np.array([0.5, -0.5, 1.0, 0.0, 0.0, 0.0, 2.0, -3.0])  # the last two are clipped to +-1
@@ -149,7 +140,7 @@ def test_control_cost_by_hand(envs):
 
 @pytest.mark.parametrize(
     ("env_id", "xy"),
-    [("softq/AntMaze-v0", (9.0, 3.0)), ("softq/AntUMaze-v1", (3.0, 6.0)), ("softq/AntUMaze-v0", (3.0, 6.0))],
+    [("softq/AntMaze-v0", (9.0, 3.0)), ("softq/AntUMaze-v1", (3.0, 6.0))],
 )
 def test_goal_reward_by_hand(envs, env_id, xy):
     """3 m = one sigma from the target, at rest in the air: bump exp(-1/2)."""
@@ -180,7 +171,7 @@ def test_info_keys_every_step(envs):
 @pytest.mark.parametrize("z", [1.3, 1.05])
 def test_unhealthy_ant_terminates(envs, z):
     """Torso above z = 1.0 (a bounce; below 0.2 the floor pushes the torso back within the step)."""
-    env = envs["softq/AntPretrain-v0"]
+    env = envs["softq/AntPretrain-v1"]
     env.reset(seed=0)
     _set(env, 0.0, 0.0, z=z)
     _, _, terminated, truncated, info = env.step(np.zeros(8))
@@ -189,7 +180,7 @@ def test_unhealthy_ant_terminates(envs, z):
 
 
 def test_healthy_ant_survives_a_full_episode():
-    env = gym.make("softq/AntPretrain-v0")
+    env = gym.make("softq/AntPretrain-v1")
     env.reset(seed=0)
     steps, truncated = 0, False
     while not truncated:
@@ -232,7 +223,7 @@ def test_walls_in_the_model_are_the_wall_list(envs):
         np.testing.assert_allclose(
             geom.size[:2], [(wall.x_max - wall.x_min) / 2, (wall.y_max - wall.y_min) / 2]
         )
-    assert model.ngeom == envs["softq/AntPretrain-v0"].unwrapped.model.ngeom + len(TWO_PASSAGE_MAZE.walls)
+    assert model.ngeom == envs["softq/AntPretrain-v1"].unwrapped.model.ngeom + len(TWO_PASSAGE_MAZE.walls)
 
 
 def test_block_stops_the_upper_route(envs):
@@ -246,7 +237,7 @@ def test_block_stops_the_upper_route(envs):
 
 
 def test_narrow_hallway_walls_hold(envs):
-    env = envs["softq/AntNarrowHallway-v0"]
+    env = envs["softq/AntNarrowHallway-v1"]
     env.reset(seed=0)
     _set(env, 0.0, 0.0, z=0.7, vy=4.0)
     ys = [env.step(np.zeros(8))[4]["y_position"] for _ in range(30)]
@@ -272,8 +263,6 @@ def test_bad_actions_rejected(action, match):
 def test_bad_construction_rejected():
     with pytest.raises(ValueError, match="unknown arena"):
         AntArenaEnv("nowhere")
-    with pytest.raises(ValueError, match="speed_of"):
-        AntArenaEnv("open", speed_of="head")
     with pytest.raises(ValueError, match="layout is fixed"):
         AntArenaEnv("open", include_cfrc_ext_in_observation=True)
     with pytest.raises(ValueError, match="needs a target"):

@@ -153,7 +153,7 @@ def test_save_load_gives_identical_actions_and_resumes(tmp_path, multigoal):
     assert loaded.num_timesteps == 150
 
 
-COMMITTED_WEIGHTS = REPO / "results/runs/pretrain/softq-AntPretrain-v0/sql/seed_0/artifacts/model.zip"
+COMMITTED_WEIGHTS = REPO / "results/runs/pretrain/softq-AntPretrain-v1/sql/seed_0/artifacts/model.zip"
 
 
 @pytest.mark.parametrize("committed", [False, True])

@@ -17,13 +17,7 @@ import numpy as np
 import softq.envs  # noqa: F401  (registers the env ids)
 from softq.envs.ant import ANTMAZE_THRESHOLD, GOAL_SIGMA, MAZE_TARGET, UMAZE_TARGET, gaussian_bump
 
-ANT_IDS = (
-    "softq/AntMaze-v0",
-    "softq/AntPretrain-v0",
-    "softq/AntWideHallway-v0",
-    "softq/AntNarrowHallway-v0",
-    "softq/AntUMaze-v0",
-)
+ANT_IDS = tuple(env_id for env_id in gym.registry if env_id.startswith("softq/Ant"))
 
 
 def step_rate(env_id: str, steps: int, seed: int = 0) -> float:
@@ -58,7 +52,7 @@ def main() -> None:
     for env_id in ANT_IDS:
         print(f"{env_id:28s} {step_rate(env_id, args.steps):7.0f} steps/s (raw step, uniform random actions)")
     for scale in (1.0, 0.3):
-        lengths = episode_lengths("softq/AntPretrain-v0", 40, scale)
+        lengths = episode_lengths("softq/AntPretrain-v1", 40, scale)
         print(
             f"random actions x {scale}: episode length q10/q50/q90 = {np.quantile(lengths, [0.1, 0.5, 0.9])}"
         )

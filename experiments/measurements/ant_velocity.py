@@ -1,9 +1,11 @@
-"""The ant's velocity question: does the torso's speed, which the pretraining and hallway rewards pay
-(softq/envs/ant.py: finite differences of qpos[0:2]), differ from the speed of the ant's centre of mass
-(COM), which rllab's ant pays (get_body_comvel("torso"): the root body's subtree, the whole ant)?
+"""The ant's velocity question: does the torso's speed (finite differences of qpos[0:2]), which the
+retired softq/AntPretrain-v0 and hallway ids paid, differ from the speed of the ant's centre of mass (COM),
+which rllab's ant pays (get_body_comvel("torso"): the root body's subtree, the whole ant) and the v1 ids
+pay?
 
 The swimmer's unsigned torso-frame reward paid for wiggling in place (ledger swimmer-torso-reward-retired),
-so this measures the same for the ant, per step of softq/AntPretrain-v0, on
+so this measures the same for the ant, per step of softq/AntPretrain-v1 (the dynamics of v0 and v1 are the
+same; only the reward differs), on
 
 - every committed quick pretraining policy (results/runs/pretrain/*/<label>/seed_*/artifacts/model.zip:
   SQL at alpha 10, 1, 0.1, 0.01, DDPG and SAC), deployed (deterministic) and exploring (as it acts);
@@ -12,7 +14,9 @@ so this measures the same for the ant, per step of softq/AntPretrain-v0, on
 
 For each group: the per-step mean planar speed of the torso and of the COM, their ratio, and per episode
 |net COM displacement| / COM path length (1: travels one way; near 0: moves back and forth in place).
-The ledger entry ant-velocity records the numbers. About 2 minutes of one CPU core.
+The ledger entry ant-velocity records the numbers: first on the quick pretraining policies trained on
+the torso's speed (at commit 390ed78, where they stood in results/), then on those trained on v1.
+About 2 minutes of one CPU core.
 Usage: python experiments/measurements/ant_velocity.py [--results results] [--episodes N]
 """
 
@@ -30,7 +34,7 @@ import torch as th
 import softq.envs  # noqa: F401  (registers the env ids)
 from experiments.models import load_policy
 
-ENV_ID = "softq/AntPretrain-v0"
+ENV_ID = "softq/AntPretrain-v1"
 Act = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 

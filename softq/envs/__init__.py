@@ -27,27 +27,17 @@ def register_envs() -> None:
         kwargs={"goals": ("up", "left")},
     )
     _register("softq/SwimmerFinishLine-v1", "softq.envs.swimmer:SwimmerFinishLineEnv", max_episode_steps=500)
-    for env_id, arena, speed_of in (
-        ("softq/AntMaze-v0", "two_passage_maze", "com"),  # goal rewards read the torso's position
-        ("softq/AntPretrain-v1", "open", "com"),
-        ("softq/AntWideHallway-v1", "wide_hallway", "com"),
-        ("softq/AntNarrowHallway-v1", "narrow_hallway", "com"),
-        # The U-maze's reward is unchanged; its id moves with the fine-tuning set, whose runs start from
-        # softq/AntPretrain-v1, so that none can be taken for a run that started from v0.
-        ("softq/AntUMaze-v1", "u_maze", "com"),
-        # Retired (ledger ant-velocity): the speed of the torso body, kept while the quick runs made on them
-        # stand in results/.
-        ("softq/AntPretrain-v0", "open", "torso"),
-        ("softq/AntWideHallway-v0", "wide_hallway", "torso"),
-        ("softq/AntNarrowHallway-v0", "narrow_hallway", "torso"),
-        ("softq/AntUMaze-v0", "u_maze", "torso"),
+    # The speed tasks are v1: v0 paid the torso's speed, not the centre of mass's (ledger ant-velocity). The
+    # U-maze's reward is unchanged; its id moved with the fine-tuning set, whose runs start from
+    # softq/AntPretrain-v1, so that none can be taken for a run that started from v0.
+    for env_id, arena in (
+        ("softq/AntMaze-v0", "two_passage_maze"),
+        ("softq/AntPretrain-v1", "open"),
+        ("softq/AntWideHallway-v1", "wide_hallway"),
+        ("softq/AntNarrowHallway-v1", "narrow_hallway"),
+        ("softq/AntUMaze-v1", "u_maze"),
     ):
-        _register(
-            env_id,
-            "softq.envs.ant:AntArenaEnv",
-            max_episode_steps=500,
-            kwargs={"arena": arena, "speed_of": speed_of},
-        )
+        _register(env_id, "softq.envs.ant:AntArenaEnv", max_episode_steps=500, kwargs={"arena": arena})
 
 
 register_envs()

@@ -17,10 +17,9 @@ softq/AntUMaze-v1           U-maze             exp(-d^2 / 2 sigma^2)
 
 The speed is that of the whole ant's centre of mass (the torso's subtree in MuJoCo), as rllab's
 ``get_body_comvel("torso")`` pays it, the robot the paper used. The retired ``-v0`` speed ids paid the
-torso body's speed, which its rocking inflates by 5-15% over the centre of mass's (ledger ant-velocity);
-they stay registered, ``speed_of="torso"``, while the quick runs made on them stand in ``results/``. The
-U-maze's goal reward is the same under both ids; ``-v1`` marks the fine-tuning runs that start from
-softq/AntPretrain-v1.
+torso body's speed, which its rocking inflates by 5-15% over the centre of mass's (ledger ant-velocity;
+git history keeps them and their runs). The U-maze's goal reward is unchanged; ``-v1`` marks the
+fine-tuning runs that start from softq/AntPretrain-v1.
 
 All five share one observation space, so a network pretrained on one loads unchanged on every other:
 ``Box(-inf, inf, (29,), float64)`` = qpos (15) + qvel (14) of Ant-v5 with
@@ -43,10 +42,9 @@ robot the paper used (Schulman et al. 2015b): healthy reward 0.05 while healthy,
 and with Ant-v5's weights a near-uniform max-ent policy pays about 1.3 per step of control cost, more than
 the healthy reward, so ending the episode early would pay. Episodes terminate when the torso height
 leaves [0.2, 1.0] (our reading of the paper's anti-flip termination: rllab's and Ant-v5's range).
-Velocities are finite differences of the centre of mass's planar position (v0: of the torso's,
-``qpos[0:2]``) over dt = 0.05 s (5 frames of 0.01 s); the horizon is 500 steps (25 s) for every task.
-Actions must have shape (8,) and be finite (else ``ValueError``); finite actions outside [-1, 1] are
-clipped before the physics and the control cost.
+Velocities are finite differences of the centre of mass's planar position over dt = 0.05 s (5 frames of
+0.01 s); the horizon is 500 steps (25 s) for every task. Actions must have shape (8,) and be finite (else
+``ValueError``); finite actions outside [-1, 1] are clipped before the physics and the control cost.
 
 Geometry (metres; the ant starts at the origin, plus Ant-v5's uniform +-0.1 reset noise). The ant's
 legs reach 0.95 m from the torso centre in the rest pose and at most 1.14 m (ankles at their flattest,
@@ -137,11 +135,6 @@ NARROW_HALLWAY_HALF_WIDTH = 1.25
 HALLWAY_HALF_LENGTH = 100.0
 
 RewardKind = Literal["speed", "goal"]
-# Whose planar velocity the speed reward pays: the whole ant's centre of mass (rllab's
-# get_body_comvel("torso"), the paper's; the v1 ids) or the torso body (the retired v0 ids, ledger
-# ant-velocity).
-SpeedOf = Literal["com", "torso"]
-SPEED_OF = ("com", "torso")
 
 
 @dataclass(frozen=True)
@@ -309,19 +302,17 @@ _FIXED_LAYOUT_KWARGS = ("exclude_current_positions_from_observation", "include_c
 class AntArenaEnv(AntEnv):
     """Ant-v5 body in an arena of walls, with a speed or a Gaussian goal reward (see module docstring).
 
-    ``arena`` is a key of :data:`ARENAS` or an :class:`ArenaSpec`; ``speed_of`` says whose planar velocity
-    the speed reward pays (``"com"``: the whole ant's centre of mass, ``"torso"``: the retired v0 reward). The
-    cost weights and the reset noise can be overridden; the observation layout cannot. ``info`` carries,
-    every step and at reset, ``x_position``, ``y_position`` (torso), ``com_x``, ``com_y`` (centre of mass),
-    ``com_travel_x``, ``com_travel_y`` (its displacement since reset) and ``com_path`` (the planar distance
-    it covered since reset); every step ``x_velocity``, ``y_velocity`` (of the body the reward pays for),
-    the reward terms, and for goal arenas ``distance_to_target`` (torso).
+    ``arena`` is a key of :data:`ARENAS` or an :class:`ArenaSpec`. The cost weights and the reset noise can
+    be overridden; the observation layout cannot. ``info`` carries, every step and at reset,
+    ``x_position``, ``y_position`` (torso), ``com_x``, ``com_y`` (centre of mass), ``com_travel_x``,
+    ``com_travel_y`` (its displacement since reset) and ``com_path`` (the planar distance it covered since
+    reset); every step ``x_velocity``, ``y_velocity`` (of the centre of mass), the reward terms, and for goal
+    arenas ``distance_to_target`` (torso).
     """
 
     def __init__(
         self,
         arena: str | ArenaSpec = "open",
-        speed_of: SpeedOf = "com",
         ctrl_cost_weight: float = CTRL_COST_WEIGHT,
         contact_cost_weight: float = CONTACT_COST_WEIGHT,
         healthy_reward: float = HEALTHY_REWARD,
@@ -331,9 +322,6 @@ class AntArenaEnv(AntEnv):
         fixed = [k for k in _FIXED_LAYOUT_KWARGS if k in kwargs]
         if fixed:
             raise ValueError(f"the ant observation layout is fixed across tasks; do not pass {fixed}")
-        if speed_of not in SPEED_OF:
-            raise ValueError(f"speed_of must be one of {SPEED_OF}, got {speed_of!r}")
-        self.speed_of = speed_of
         if isinstance(arena, str):
             if arena not in ARENAS:
                 raise ValueError(f"unknown arena {arena!r}; known: {sorted(ARENAS)}")
@@ -359,7 +347,6 @@ class AntArenaEnv(AntEnv):
         utils.EzPickle.__init__(
             self,
             arena,
-            speed_of,
             ctrl_cost_weight,
             contact_cost_weight,
             healthy_reward,
@@ -391,16 +378,15 @@ class AntArenaEnv(AntEnv):
     def step(self, action):
         action = checked_action(action, self.action_space, "Ant")
 
-        xy_before, com_before = self.data.qpos[0:2].copy(), self.com()
+        com_before = self.com()
         self.do_simulation(action, self.frame_skip)
         # mj_step leaves subtree_com at the last substep's start; recompute it (and only the kinematics,
         # so that the contact forces the cost reads stay the step's) for the new state.
         mujoco.mj_kinematics(self.model, self.data)
         mujoco.mj_comPos(self.model, self.data)
-        xy_after, com_after = self.data.qpos[0:2].copy(), self.com()
+        com_after = self.com()
         self._com_path += float(np.linalg.norm(com_after - com_before))
-        paid_before, paid_after = (com_before, com_after) if self.speed_of == "com" else (xy_before, xy_after)
-        x_velocity, y_velocity = (paid_after - paid_before) / self.dt
+        x_velocity, y_velocity = (com_after - com_before) / self.dt
 
         info: dict[str, Any] = {
             **self._position_info(),
@@ -411,7 +397,7 @@ class AntArenaEnv(AntEnv):
             task_reward = planar_speed(x_velocity, y_velocity)
             info["reward_speed"] = task_reward
         else:
-            task_reward = gaussian_bump(xy_after, self.arena.target, self.arena.sigma)
+            task_reward = gaussian_bump(self.data.qpos[0:2], self.arena.target, self.arena.sigma)
             info["reward_goal"] = task_reward
             info["distance_to_target"] = self.distance_to_target()
         healthy_reward = float(self.healthy_reward)

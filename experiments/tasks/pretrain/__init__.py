@@ -9,8 +9,7 @@ Per finished run, ``artifacts/`` holds
 - ``com_traces.csv``: overhead traces of :data:`N_TRACES` rollouts of the policy as it acts (SQL's
   sampler with fresh noise, SAC's Gaussian, DDPG's actor without its noise) from the start,
   columns ``rollout, t, x, y``: the planar position of the ant's centre of mass (the env's ``com_x``,
-  ``com_y``), the body the speed reward pays for. Runs of the retired softq/AntPretrain-v0 traced the torso
-  (observation entries 0, 1) and measured their distances on it.
+  ``com_y``), the body the speed reward pays for.
 
 Fig. 7: rows = seeds, columns = SQL's temperature alpha (10, 1, 0.1, 0.01, read from each run's
 reward_scale = 1 / alpha), then DDPG and SAC if they ran.

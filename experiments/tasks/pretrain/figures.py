@@ -36,9 +36,8 @@ def run_columns(root: Path, runs: pd.DataFrame) -> list[tuple[str, list]]:
 def figure_7(
     root: Path, out_dir: Path, profile: str | None = None, formats: Sequence[str] = DEFAULT_FIGURE_FORMATS
 ) -> list[Path]:
-    """Fig. 7: overhead traces of the pretrained policies as they act (the centre of mass; the torso in runs
-    of the retired softq/AntPretrain-v0); rows = seeds, columns = alpha (then DDPG and SAC). One figure per
-    profile."""
+    """Fig. 7: overhead traces of the pretrained policies' centre of mass as they act; rows = seeds,
+    columns = alpha (then DDPG and SAC). One figure per profile."""
     df, _ = load_runs(root)
     df = df[df["experiment"] == "pretrain"]
     profiles = [profile] if profile is not None else sorted(df["profile"].unique())
