@@ -16,10 +16,12 @@ from scipy import stats as sps
 
 from experiments import layout
 from experiments.analysis import (
+    SCORECARD,
     aggregate,
     ledger,
-    make_all,
+    make_budget_trajectory_figures,
     make_generic_figures,
+    make_scorecard,
     make_tables,
     plots,
     stats,
@@ -179,7 +181,11 @@ def test_bad_runs_reported_skipped_and_untouched(swim_root: Path, tmp_path: Path
     assert running not in {p.path for p in problems2}
     assert set(partial.loc[partial["algo"] == "sac", "status"]) == {"running"}
 
-    make_all(swim_root, tmp_path / "out", reps=50)
+    out = tmp_path / "out"
+    make_tables(swim_root, out, reps=50)
+    make_generic_figures(swim_root, out, reps=50)
+    make_budget_trajectory_figures(swim_root, out, reps=50)
+    make_scorecard(swim_root, out / SCORECARD, reps=50)
     assert _snapshot(swim_root) == before
 
 

@@ -6,7 +6,6 @@ Works on files alone (no torch, SB3 or softq imports). Entry points for the CLI:
 - :func:`make_scorecard` (``python -m experiments verify``): ``<out_path>`` (e.g. results/SCORECARD.md)
 - :func:`make_generic_figures` (``python -m experiments plot``): ``<out_dir>/figures/*.png`` (PDF on request)
 - :func:`make_budget_trajectory_figures` (``plot`` too): ``<out_dir>/figures/<experiment>_budget_trajectory``
-- :func:`make_all`: all of them into ``<out_dir>``
 
 Importing this package loads neither pandas nor scipy: every training worker imports the experiment
 registry, which declares its figures with :mod:`experiments.analysis.figure_specs`. The entry points (in
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from experiments.analysis.aggregate import Problem, Reduction, load_runs, run_values
     from experiments.analysis.outputs import (
-        make_all,
         make_budget_trajectory_figures,
         make_generic_figures,
         make_scorecard,
@@ -38,7 +36,6 @@ _MODULE_OF = {
     **dict.fromkeys(("Problem", "Reduction", "load_runs", "run_values"), "experiments.analysis.aggregate"),
     **dict.fromkeys(
         (
-            "make_all",
             "make_budget_trajectory_figures",
             "make_generic_figures",
             "make_scorecard",
@@ -55,7 +52,6 @@ __all__ = [
     "Problem",
     "Reduction",
     "load_runs",
-    "make_all",
     "make_budget_trajectory_figures",
     "make_generic_figures",
     "make_scorecard",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments.analysis import FIGURES, SCORECARD, TABLES
+from experiments.analysis import FIGURES, TABLES
 from experiments.analysis.aggregate import Problem, load_runs
 from experiments.analysis.figure_specs import DEFAULT_FIGURE_FORMATS
 from experiments.analysis.stats import DEFAULT_REPS, DEFAULT_SEED
@@ -98,19 +98,3 @@ def make_budget_trajectory_figures(
         df, Path(out_dir) / FIGURES, reps=reps, seed=seed, formats=formats
     )
     return paths, problems
-
-
-def make_all(
-    root: str | Path,
-    out_dir: str | Path,
-    figure_specs=None,
-    reps: int = DEFAULT_REPS,
-    seed: int = DEFAULT_SEED,
-):
-    """Tables, figures and ``<out_dir>/SCORECARD.md``. Returns (written paths, problems)."""
-    tables_paths, problems = make_tables(root, out_dir, reps=reps, seed=seed)
-    fig_paths, _ = make_generic_figures(root, out_dir, figure_specs, reps=reps, seed=seed)
-    fig_paths += make_budget_trajectory_figures(root, out_dir, reps=reps, seed=seed)[0]
-    out = Path(out_dir) / SCORECARD
-    make_scorecard(root, out, reps=reps, seed=seed)
-    return tables_paths + fig_paths + [out], problems
