@@ -148,18 +148,32 @@ def test_pretraining_distances_and_headings_by_hand():
 
 
 def test_finetuning_travel_by_hand():
-    """Fine-tuning logs the deployed rollouts' centre-of-mass travel: signed along x, its norm, the path."""
+    """Fine-tuning logs the deployed rollouts' centre-of-mass travel (signed along x, its norm, the path),
+    their length and, on goal tasks, their closest approach to the target."""
     from experiments.evaluation import Episode
     from experiments.tasks.finetune.training import FinetuneMetrics
 
-    def episode(dx: float, dy: float, path: float) -> Episode:
-        return Episode(infos=[{"com_travel_x": dx, "com_travel_y": dy, "com_path": path}])
+    def episode(dx: float, dy: float, path: float, steps: int = 1) -> Episode:
+        travel = {"com_travel_x": dx, "com_travel_y": dy, "com_path": path}
+        return Episode(rewards=[0.0] * steps, infos=[travel] * steps)
+
+    def on_goal_task(distances: list[float]) -> Episode:
+        infos = [
+            {"com_travel_x": 0.0, "com_travel_y": 0.0, "com_path": 0.0, "distance_to_target": d}
+            for d in distances
+        ]
+        return Episode(rewards=[0.0] * len(distances), infos=infos)
 
     # one ran 4 m the hallway's way and 3 m across it on a 10 m path, one 2 m back on a straight path
-    row = FinetuneMetrics().epoch_metrics([episode(4.0, 3.0, 10.0), episode(-2.0, 0.0, 2.0)], [])
+    # and fell over after 3 steps
+    row = FinetuneMetrics().epoch_metrics([episode(4.0, 3.0, 10.0, 5), episode(-2.0, 0.0, 2.0, 3)], [])
     assert row["travel_x_deployed"] == 1.0
     assert row["distance_deployed"] == 3.5 and row["path_deployed"] == 6.0
     assert row["travel_ratio_deployed"] == pytest.approx(7.0 / 12.0)
+    assert row["length_deployed"] == 4.0 and "min_distance_to_target_deployed" not in row  # no goal
+    # a goal task: the closest approach of each episode (not its end), averaged
+    row = FinetuneMetrics().epoch_metrics([on_goal_task([6.0, 2.0, 5.0]), on_goal_task([4.0])], [])
+    assert row["min_distance_to_target_deployed"] == 3.0 and row["length_deployed"] == 2.0
 
 
 def test_definitions_agree_with_the_code_and_the_paper_profiles():

@@ -314,6 +314,7 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
     captured = {}
 
     def hook(model, epoch, schedule, seed):
+        captured["model"] = model  # trained in place: after the run, the final model
         if epoch == 0:  # the model as the runner made it, before any fine-tuning step
             captured.update(
                 state=_state(model.policy),
@@ -341,6 +342,13 @@ def test_finetuning_starts_from_the_pretraining_run_of_the_same_seed(tmp_path):
     assert (progress["path_deployed"] > 0).all()
     assert (progress["distance_deployed"] <= progress["path_deployed"] + 1e-9).all()
     assert (progress["travel_x_deployed"].abs() <= progress["distance_deployed"] + 1e-9).all()
+    assert progress["length_deployed"].between(1, 500).all()
+    assert progress["min_distance_to_target_deployed"].between(4.0, 8.0).all()  # starts 6 m away
+    # the final weights are kept, and replay the deployed policy as the model acts
+    policy = load_policy(outcome.folder / layout.ARTIFACTS / layout.WEIGHTS)
+    observations = np.random.default_rng(0).normal(size=(4, 29))
+    model_actions = captured["model"].predict(observations, deterministic=True)[0]
+    np.testing.assert_allclose(policy.predict(observations, deterministic=True)[0], model_actions, atol=1e-6)
 
     fig7 = figure_7(tmp_path, tmp_path / "figures", "smoke", ("png", "pdf"))
     assert [p.name for p in fig7] == ["pretrain_fig7_com_traces.png", "pretrain_fig7_com_traces.pdf"]

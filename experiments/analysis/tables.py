@@ -607,6 +607,14 @@ PER_RUN: dict[str, tuple[tuple[MetricSpec, str], ...]] = {
             "sum of those distances / sum of those paths: how much of the speed paid went somewhere",
         ),
         (
+            MetricSpec("length_deployed", "final"),
+            "their mean length (steps; below the 500-step horizon when the torso left its healthy height)",
+        ),
+        (
+            MetricSpec("min_distance_to_target_deployed", "final"),
+            "U-maze: the torso's closest approach to the target, mean over those episodes (m; 6 at start)",
+        ),
+        (
             MetricSpec(layout.EVAL_DISCOUNTED_RETURN_DEPLOYED, "final"),
             "the deployed policy's mean discounted evaluation return (Fig. 5's measure)",
         ),

@@ -2,7 +2,8 @@
 
 Each ``*_pretrained`` algo starts from the pretraining run of the same seed (task file ``init_from``);
 SQL's temperature and noise-set schedules are :mod:`.training`'s epoch hook, and its task metrics log where
-the deployed policy took the ant. Fig. 5 is a generic figure.
+the deployed policy took the ant. Each finished run keeps its final weights (``artifacts/model.zip``). Fig. 5
+is a generic figure.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ EXPERIMENT = Experiment(
     task="finetune",
     metrics=f"{__name__}.training:FinetuneMetrics",
     epoch_hook=f"{__name__}.training:apply_schedule",
+    write_artifacts=f"{__name__}.training:write_artifacts",
     figure_specs=(
         FigureSpec(
             "finetune_fig5_discounted_return",

@@ -19,18 +19,24 @@ Both are pure functions of the epoch, so a resumed run applies exactly what the 
 have. The values applied are written into progress.csv (``alpha``, ``noise_set_size``).
 
 :class:`FinetuneMetrics` logs where the deployed policy's evaluation rollouts took the ant's centre of
-mass, so that a return can be checked against movement.
+mass and how long they lasted, so that a return can be checked against movement; :func:`write_artifacts`
+keeps the final weights.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from experiments import layout
 from experiments.evaluation import NOISE_SET, Episode, derived_seed
 from experiments.metrics import TaskMetrics, planar_travel_columns
+from experiments.models import save_weights
 from softq import SQL, SQLPolicy
 from softq.schedules import linear_count, log_linear
 
@@ -45,12 +51,31 @@ class FinetuneMetrics(TaskMetrics):
       way the ant ran (the speed reward pays either way);
     - ``distance_deployed``, ``path_deployed`` and ``travel_ratio_deployed``
       (:func:`~experiments.metrics.planar_travel_columns`): how far it got, the path a speed reward pays
-      for, and whether that speed went one way.
+      for, and whether that speed went one way;
+    - ``length_deployed``: mean episode length (steps), below the horizon when the torso left the healthy
+      height range: every step alive earns the healthy reward and, on the U-maze, the goal bump at the
+      start, so the return also measures how long the ant stayed up;
+    - on goal tasks (the U-maze), ``min_distance_to_target_deployed``: the mean over episodes of the torso's
+      closest approach to the target (m), which says whether the ant went round the maze at all.
     """
 
     def epoch_metrics(self, deployed: list[Episode], exploring: list[Episode]) -> dict[str, float]:
         travel, columns = planar_travel_columns(deployed, "deployed")
-        return {"travel_x_deployed": float(travel[:, 0].mean()), **columns}
+        metrics = {
+            "travel_x_deployed": float(travel[:, 0].mean()),
+            **columns,
+            "length_deployed": float(np.mean([len(e.rewards) for e in deployed])),
+        }
+        if "distance_to_target" in deployed[0].infos[-1]:
+            metrics["min_distance_to_target_deployed"] = float(
+                np.mean([min(info["distance_to_target"] for info in e.infos) for e in deployed])
+            )
+        return metrics
+
+
+def write_artifacts(model: BaseAlgorithm, env: gym.Env, folder: Path) -> None:
+    """The fine-tuned policy's weights (``artifacts/model.zip``), so that what it does can be replayed."""
+    save_weights(model, folder / layout.WEIGHTS)
 
 
 class NoiseSetSQLPolicy(SQLPolicy):
